@@ -1,0 +1,3 @@
+module github.com/sipd/sipd
+
+go 1.26
