@@ -1,0 +1,64 @@
+package sip
+
+import "testing"
+
+func benchParseSerialize(b *testing.B, msg string) {
+	data := []byte(msg)
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		m, err := Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = m.AppendTo(buf[:0])
+	}
+}
+
+func BenchmarkParseInvite(b *testing.B)   { benchParseSerialize(b, sampleInvite) }
+func BenchmarkParseRegister(b *testing.B) { benchParseSerialize(b, sampleRegister) }
+func BenchmarkParseResponse(b *testing.B) { benchParseSerialize(b, sampleResponse) }
+
+// BenchmarkTransactionKey is what a transaction lookup needs of a received
+// message: parse, then the top Via's branch, Call-ID and CSeq.
+func BenchmarkTransactionKey(b *testing.B) {
+	data := []byte(sampleInvite)
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := m.Headers()
+		v, err := h.TopVia()
+		if err != nil || v.Branch() == "" || h.CallID() == "" {
+			b.Fatal("missing key")
+		}
+		if _, err := h.CSeq(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProxyForward is a stateful proxy's edit of a request: parse,
+// validate, decrement Max-Forwards, add Record-Route and Via, serialize.
+func BenchmarkProxyForward(b *testing.B) {
+	data := []byte(sampleInvite)
+	buf := make([]byte, 0, 4096)
+	via := Via{Transport: "UDP", Host: "192.0.2.10", Port: 5060, Params: ";branch=z9hG4bKproxy1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := ParseRequest(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Validate(); err != nil {
+			b.Fatal(err)
+		}
+		r.DecMaxForwards()
+		r.Prepend("Record-Route", "<sip:192.0.2.10;lr>")
+		r.PushVia(via)
+		buf = r.AppendTo(buf[:0])
+	}
+}
