@@ -319,12 +319,13 @@ func TestParseAddressAllocs(t *testing.T) {
 }
 
 func BenchmarkParseAddress(b *testing.B) {
-	for _, s := range []string{
-		`"Alice" <sip:alice@atlanta.com>;tag=1928301774`,
-		"sip:bob@biloxi.com;tag=a6c85cf",
-		`"Mr. Watson" <sip:watson@worcester.bell-telephone.com;transport=tcp>;q=0.7;expires=3600`,
+	for _, bc := range []struct{ name, s string }{
+		{"name-addr", `"Alice" <sip:alice@atlanta.com>;tag=1928301774`},
+		{"addr-spec", "sip:bob@biloxi.com;tag=a6c85cf"},
+		{"contact", `"Mr. Watson" <sip:watson@worcester.bell-telephone.com;transport=tcp>;q=0.7;expires=3600`},
 	} {
-		b.Run(s, func(b *testing.B) {
+		s := bc.s
+		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(s)))
 			for b.Loop() {
