@@ -188,21 +188,9 @@ func (c Credentials) NonceCount() (n uint32, ok bool) {
 		return 0, false
 	}
 	for i := 0; i < len(c.NC); i++ {
-		n = n<<4 | uint32(authUnhex(c.NC[i]))
+		n = n<<4 | uint32(unhex(c.NC[i]))
 	}
 	return n, true
-}
-
-func authUnhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10
-	}
-	return 0xff
 }
 
 // isNonceCount checks nc-value = 8LHEX (RFC 3261 §25.1). Upper-case hex
@@ -212,7 +200,7 @@ func isNonceCount(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if authUnhex(s[i]) > 15 {
+		if unhex(s[i]) > 15 {
 			return false
 		}
 	}

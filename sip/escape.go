@@ -53,18 +53,6 @@ var uriClass = func() (t [256]uint16) {
 
 func escIsHex(c byte) bool { return uriClass[c]&ucHex != 0 }
 
-func escUnhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10
-	}
-	return 0
-}
-
 func escLower(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
 		return c + 'a' - 'A'
@@ -104,7 +92,7 @@ func Unescape(s string) (string, bool) {
 	for j := i; j < len(s); j++ {
 		c := s[j]
 		if c == '%' {
-			c = escUnhex(s[j+1])<<4 | escUnhex(s[j+2])
+			c = unhex(s[j+1])<<4 | unhex(s[j+2])
 			j += 2
 		}
 		b.WriteByte(c)
@@ -166,7 +154,7 @@ func escapeClass(s string, class uint16) string {
 // from the same character unescaped ("%3B" is not ";").
 func escUnit(s string, i int) (int, int) {
 	if s[i] == '%' && escValid(s, i) {
-		c := escUnhex(s[i+1])<<4 | escUnhex(s[i+2])
+		c := unhex(s[i+1])<<4 | unhex(s[i+2])
 		if uriClass[c]&ucReserved != 0 {
 			return 0x100 | int(c), i + 3
 		}
@@ -210,7 +198,7 @@ func escSingle(s string) (byte, bool) {
 	case len(s) == 1:
 		return s[0], true
 	case len(s) == 3 && escValid(s, 0):
-		return escUnhex(s[1])<<4 | escUnhex(s[2]), true
+		return unhex(s[1])<<4 | unhex(s[2]), true
 	}
 	return 0, false
 }

@@ -187,6 +187,19 @@ func splitValue(s string) (v, rest string, more, ok bool) {
 	return trimLWS(s), "", false, !angle
 }
 
+// unhex returns the value of a hex digit, or 0xff for any other byte.
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 0xff
+}
+
 // parseUint parses a decimal number of at most max; leading zeros are
 // allowed (RFC 4475 §3.1.1.1). ok is false for an empty, non-decimal or too
 // large value.

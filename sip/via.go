@@ -116,25 +116,12 @@ func splitSentBy(s string) (host string, port int, ok bool) {
 }
 
 // validHost checks host = hostname / IPv4address / IPv6reference
-// (RFC 3261 §25.1, RFC 5954 for IPv6).
+// (RFC 3261 §25.1, RFC 5954 for IP addresses), as URIs do.
 func validHost(h string) bool {
-	if h == "" {
-		return false
+	if _, ok := uriHostIP(h); ok {
+		return true
 	}
-	if h[0] == '[' {
-		if len(h) < 4 || h[len(h)-1] != ']' {
-			return false
-		}
-		a, err := netip.ParseAddr(h[1 : len(h)-1])
-		return err == nil && a.Is6() && a.Zone() == ""
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !hostChars[c] || c == ':' {
-			return false
-		}
-	}
-	return h[0] != '-' && h[0] != '.'
+	return uriIsHostname(h)
 }
 
 // checkParams checks the values of the parameters RFC 3261 §20.42 and
