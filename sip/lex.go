@@ -57,12 +57,20 @@ func setAll(c byte) {
 	hostChars[c] = true
 }
 
-func isToken(s string) bool {
+// isToken: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~").
+func isToken(s string) bool { return allIn(s, &tokenChars) }
+
+// isWord: word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" /
+// "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}").
+func isWord(s string) bool { return allIn(s, &wordChars) }
+
+// allIn reports whether s is not empty and every byte of it is in class.
+func allIn(s string, class *[256]bool) bool {
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !tokenChars[s[i]] {
+		if !class[s[i]] {
 			return false
 		}
 	}

@@ -127,15 +127,3 @@ func validCallID(s string) bool {
 	w1, w2, at := strings.Cut(s, "@")
 	return isWord(w1) && (!at || isWord(w2))
 }
-
-func isWord(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !wordChars[s[i]] {
-			return false
-		}
-	}
-	return true
-}
