@@ -119,13 +119,7 @@ func (f *Framer) fail(err error) error {
 func streamContentLength(hdr []byte) (int, error) {
 	cl := -1
 	for len(hdr) > 0 {
-		i := bytes.IndexByte(hdr, '\n')
-		line := hdr
-		if i >= 0 {
-			line, hdr = hdr[:i], hdr[i+1:]
-		} else {
-			hdr = nil
-		}
+		line := nextLine(&hdr)
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 || len(line) == 0 || isWS(line[0]) {
 			continue
@@ -137,8 +131,12 @@ func streamContentLength(hdr []byte) (int, error) {
 		if kindOf(string(name)) != hContentLength {
 			continue
 		}
-		v := trimLWS(string(line[colon+1:]))
-		n, ok := parseUint(v, maxContentLength)
+		v := string(line[colon+1:])
+		// RFC 3261 §7.3.1: the value may continue on folded lines.
+		for len(hdr) > 0 && isWS(hdr[0]) {
+			v += " " + string(nextLine(&hdr))
+		}
+		n, ok := parseUint(trimLWS(v), maxContentLength)
 		if !ok {
 			return 0, &ParseError{Header: "Content-Length", Offset: -1, Reason: "malformed value"}
 		}
@@ -151,4 +149,17 @@ func streamContentLength(hdr []byte) (int, error) {
 		return 0, ErrNoContentLength
 	}
 	return cl, nil
+}
+
+// nextLine cuts the first line (without its LF) off *b.
+func nextLine(b *[]byte) []byte {
+	i := bytes.IndexByte(*b, '\n')
+	if i < 0 {
+		line := *b
+		*b = nil
+		return line
+	}
+	line := (*b)[:i]
+	*b = (*b)[i+1:]
+	return line
 }

@@ -133,3 +133,12 @@ func TestFramerBoundedMemory(t *testing.T) {
 		t.Errorf("buffer grew to %d bytes", cap(f.buf))
 	}
 }
+
+func TestFramerFoldedContentLength(t *testing.T) {
+	in := "OPTIONS sip:a@b SIP/2.0\r\nContent-Length:\r\n 2\r\n\r\nab"
+	var f Framer
+	msgs, _, err := frames(t, &f, in)
+	if err != nil || len(msgs) != 1 || msgs[0] != in {
+		t.Fatalf("framed %q, %v", msgs, err)
+	}
+}

@@ -329,6 +329,8 @@ func TestValidateErrors(t *testing.T) {
 		{"no Via", "Via: SIP/2.0/UDP bobspc.biloxi.example.com:5060;branch=z9hG4bKnashds7;rport\r\n", "", 400, "Via"},
 		{"bad Via port", "bobspc.biloxi.example.com:5060", "bobspc.biloxi.example.com:70000", 400, "Via"},
 		{"bad rport", ";rport", ";rport=x", 400, "Via"},
+		{"rport zero", ";rport", ";rport=0", 400, "Via"},
+		{"bad Route", "Contact:", "Route: <sip:p.example.com;lr\r\nContact:", 400, "Route"},
 		{"Max-Forwards 256", "Max-Forwards: 70", "Max-Forwards: 256", 400, "Max-Forwards"},
 		{"CSeq method mismatch", "1826 REGISTER", "1826 INVITE", 400, "CSeq"},
 		{"bad Contact", "<sip:bob@192.0.2.4>;expires=3600", "<sip:bob@192.0.2.4;expires=3600", 400, "Contact"},
@@ -422,6 +424,17 @@ Content-Length: 0
 	eq(t, "Min-Expires", me, uint32(60))
 	eq(t, "Count Allow", r.Count("allow"), 2)
 	eq(t, "canonical", CanonicalName("K"), "Supported")
+}
+
+func TestValidateAllocs(t *testing.T) {
+	r := mustRequest(t, sampleInvite)
+	if n := testing.AllocsPerRun(100, func() {
+		if err := r.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Validate allocates %v times", n)
+	}
 }
 
 func TestWildcardContact(t *testing.T) {

@@ -37,9 +37,44 @@ func (r *Request) Validate() error {
 	if _, _, err := r.MaxForwards(); err != nil {
 		return err
 	}
-	for _, name := range [...]string{"Contact", "Route", "Record-Route"} {
-		if _, err := r.Addresses(name); err != nil {
+	return r.checkAddresses(hContact, hRoute, hRecordRoute)
+}
+
+// checkAddresses parses every value of the given address-valued fields,
+// without keeping them.
+func (h *Header) checkAddresses(kinds ...hkind) error {
+	for _, k := range kinds {
+		err := h.eachValue(k, func(v string) error {
+			_, err := ParseAddress(v)
+			return withHeader(err, hinfos[k].name)
+		})
+		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// eachValue calls fn with every value of the fields of kind k, comma lists
+// split (RFC 3261 §7.3.1), and stops at the first error.
+func (h *Header) eachValue(k hkind, fn func(string) error) error {
+	for i := range h.fields {
+		if h.fields[i].kind != k {
+			continue
+		}
+		v := h.fields[i].Value
+		for {
+			e, rest, more, ok := splitValue(v)
+			if !ok {
+				return &ParseError{Header: hinfos[k].name, Offset: -1, Reason: "unterminated value"}
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+			if !more || !hinfos[k].list {
+				break
+			}
+			v = rest
 		}
 	}
 	return nil
@@ -52,15 +87,16 @@ func (r *Response) Validate() error {
 	if err := r.validateCommon(); err != nil {
 		return err
 	}
-	for w := range r.Values("Warning") {
+	err := r.eachValue(hWarning, func(w string) error {
 		if len(w) < 4 || w[3] != ' ' || !isDigits(w[:3]) {
 			return &ParseError{Header: "Warning", Offset: -1, Reason: "malformed warn-code"}
 		}
-	}
-	if _, err := r.Addresses("Contact"); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	return nil
+	return r.checkAddresses(hContact)
 }
 
 func isDigits(s string) bool {
@@ -116,10 +152,10 @@ func (h *Header) validateCommon() error {
 	if !h.Has("Via") {
 		return missing("Via")
 	}
-	if _, err := h.Vias(); err != nil {
+	return h.eachValue(hVia, func(v string) error {
+		_, err := ParseVia(v)
 		return err
-	}
-	return nil
+	})
 }
 
 // validCallID: callid = word [ "@" word ] (RFC 3261 §25.1).

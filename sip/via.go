@@ -141,9 +141,12 @@ func (v *Via) checkParams() error {
 		case "branch":
 			ok = isToken(val)
 		case "rport":
+			// RFC 3581 §3: response-port = "rport" [EQUAL 1*DIGIT]; a
+			// value names a real port.
 			ok = val == ""
 			if !ok {
-				_, ok = parseUint(val, 65535)
+				n, isNum := parseUint(val, 65535)
+				ok = isNum && n > 0
 			}
 		default:
 			ok = true
