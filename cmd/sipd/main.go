@@ -26,6 +26,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version", "-version", "--version", "-v":
 		fmt.Fprintln(stdout, "sipd", versionString())
 		return 0
+	case "cert":
+		return runCert(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -41,6 +43,7 @@ func usage(w io.Writer) {
 
 commands:
   version   print the version
+  cert      write a self-signed TLS certificate and key (--host, --cert, --key)
   help      print this help`)
 }
 

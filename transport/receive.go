@@ -1,0 +1,130 @@
+package transport
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/sipd/sipd/sip"
+)
+
+// receive parses one datagram or framed stream message and hands it up.
+// data is only borrowed: the parser copies it.
+func (l *Layer) receive(data []byte, src Source, stream bool) {
+	defer func() {
+		// Input must never take the server down (STYLE §4): a bug
+		// reached by a message is logged and the read loop goes on.
+		if r := recover(); r != nil {
+			l.log.Error("panic handling a message", "panic", r, "transport", src.Transport,
+				"remote", src.Remote, "stack", string(debug.Stack()))
+		}
+	}()
+	var m sip.Message
+	var err error
+	if stream {
+		m, err = l.parser.ParseStream(data)
+	} else {
+		m, err = l.parser.Parse(data)
+	}
+	if err != nil {
+		// Nothing parsed that a response could be built from.
+		if l.log.Enabled(context.Background(), slog.LevelDebug) {
+			l.log.Debug("drop: unparseable message", "transport", src.Transport, "remote", src.Remote, "err", err)
+		}
+		return
+	}
+	switch m := m.(type) {
+	case *sip.Request:
+		l.receiveRequest(m, src)
+	case *sip.Response:
+		l.receiveResponse(m, src)
+	}
+}
+
+func (l *Layer) receiveRequest(req *sip.Request, src Source) {
+	if err := req.Validate(); err != nil {
+		l.reject(req, err, src)
+		return
+	}
+	v, _ := req.TopVia() // Validate parsed every Via
+	stampVia(&req.Header, v, src.Remote)
+	l.h.HandleInbound(&Inbound{Msg: req, Source: src})
+}
+
+// stampVia records where a request came from in its top Via v.
+//
+// RFC 3261 §18.2.1: when the sent-by host is a domain name or an IP
+// address other than the packet's source, add received=<source IP>.
+// RFC 3581 §4: when rport is present without a value, set it to the
+// source port, and add received even if it equals sent-by.
+func stampVia(h *sip.Header, v sip.Via, remote netip.AddrPort) {
+	ip := remote.Addr()
+	changed := false
+	if port, ok := v.RPort(); ok && port == 0 {
+		v.Params = v.Params.Set("rport", strconv.Itoa(int(remote.Port())))
+		changed = true
+	}
+	if a, ok := hostAddr(v.Host); changed || !ok || a != ip {
+		// An IPv6 received value goes without brackets (RFC 3261 §20.42:
+		// received = IPv4address / IPv6address).
+		v.Params = v.Params.Set("received", ip.String())
+		changed = true
+	}
+	if changed {
+		h.SetTopVia(v)
+	}
+}
+
+// reject answers a request that parsed but failed validation, statelessly,
+// with the status and reason the flaw calls for (400 Bad Request unless it
+// says otherwise). It needs a parseable top Via to route the answer and
+// From, To, Call-ID and CSeq to copy into it; without them, or for an ACK,
+// which is never answered (RFC 3261 §17.1.1.3), the request is dropped.
+func (l *Layer) reject(req *sip.Request, cause error, src Source) {
+	if req.Method == sip.MethodAck {
+		return
+	}
+	v, err := req.TopVia()
+	if err != nil {
+		l.log.Debug("drop: bad request without a usable Via", "remote", src.Remote, "err", cause)
+		return
+	}
+	for _, name := range [...]string{"From", "To", "Call-ID", "CSeq"} {
+		if !req.Has(name) {
+			l.log.Debug("drop: bad request without "+name, "remote", src.Remote, "err", cause)
+			return
+		}
+	}
+	stampVia(&req.Header, v, src.Remote)
+	code, reason := sip.StatusOf(cause)
+	resp := sip.NewResponse(req, code, reason)
+	if resp.ToTag() == "" {
+		// RFC 3261 §8.2.6.2: a final response carries a To tag. A To
+		// too broken to parse stays as it is.
+		_ = resp.SetToTag(rand.Text()[:16])
+	}
+	if err := l.SendResponse(resp, src); err != nil {
+		l.log.Debug("cannot answer a bad request", "remote", src.Remote, "code", code, "err", err)
+		return
+	}
+	l.log.Debug("answered a bad request", "remote", src.Remote, "code", code, "reason", reason)
+}
+
+// receiveResponse passes up a valid response whose top Via is ours
+// (RFC 3261 §18.1.2); the rest is dropped silently (and RFC 4475
+// §3.1.2.5: malformed responses are dropped).
+func (l *Layer) receiveResponse(resp *sip.Response, src Source) {
+	if err := resp.Validate(); err != nil {
+		l.log.Debug("drop: malformed response", "remote", src.Remote, "err", err)
+		return
+	}
+	v, _ := resp.TopVia()
+	if !l.state.Load().ours(&v) {
+		l.log.Debug("drop: response for another sent-by", "remote", src.Remote, "sent_by", v.SentBy())
+		return
+	}
+	l.h.HandleInbound(&Inbound{Msg: resp, Source: src})
+}

@@ -1,0 +1,128 @@
+package transport
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+)
+
+// udpSocket is one UDP listener. Its read loop is the only reader; writes
+// come from any goroutine (UDP sends are atomic).
+type udpSocket struct {
+	l    *Layer
+	pc   *net.UDPConn
+	addr netip.AddrPort // bound address
+	host string         // Via sent-by host, "" when addr is unspecified
+}
+
+func (l *Layer) listenUDP(ap netip.AddrPort) (netip.AddrPort, error) {
+	pc, err := net.ListenUDP("udp"+family(ap.Addr()), net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	if err := pc.SetReadBuffer(l.cfg.UDPReadBuffer); err != nil {
+		l.log.Warn("cannot set UDP read buffer", "size", l.cfg.UDPReadBuffer, "err", err)
+	}
+	bound := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
+	u := &udpSocket{l: l, pc: pc, addr: bound}
+	if !bound.Addr().IsUnspecified() {
+		u.host = viaHost(bound.Addr())
+	}
+	if err := l.addListener(u, nil); err != nil {
+		pc.Close()
+		return netip.AddrPort{}, err
+	}
+	l.log.Info("listening", "transport", UDP, "addr", bound)
+	go u.readLoop()
+	return bound, nil
+}
+
+// readLoop reads datagrams until the socket is closed. The buffer is
+// reused for every datagram: the parser copies what it keeps.
+func (u *udpSocket) readLoop() {
+	l := u.l
+	defer l.wg.Done()
+	bp := l.bufs.getLarge()
+	defer l.bufs.putLarge(bp)
+	src := Source{Transport: UDP, Local: u.addr, via: u}
+	for {
+		n, remote, err := u.pc.ReadFromUDPAddrPort(bp[:])
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Transient (an ICMP error reported on the socket, a
+			// signal); the socket still works.
+			l.log.Debug("udp read", "addr", u.addr, "err", err)
+			continue
+		}
+		data := bp[:n]
+		if onlyCRLF(data) {
+			// A CRLF keep-alive (RFC 5626 §3.5.1 is for streams, but
+			// some clients send it over UDP too): nothing to answer.
+			continue
+		}
+		if n > l.cfg.MaxMessageSize {
+			l.log.Debug("drop: datagram too large", "remote", remote, "size", n)
+			continue
+		}
+		src.Remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+		l.receive(data, src, false)
+	}
+}
+
+func onlyCRLF(b []byte) bool {
+	for _, c := range b {
+		if c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+func (u *udpSocket) writeTo(b []byte, dst netip.AddrPort) error {
+	if len(b) > maxUDPPayload {
+		return ErrTooLarge
+	}
+	_, err := u.pc.WriteToUDPAddrPort(b, dst)
+	return err
+}
+
+// udpSocketFor picks the UDP socket to send to dst from: one of the same
+// address family, preferring one whose address is as loopback as dst, or
+// unspecified, so that a loopback-bound socket is not asked to reach the
+// outside world.
+func (ls *listeners) udpSocketFor(dst netip.Addr) *udpSocket {
+	var first *udpSocket
+	for _, u := range ls.udp {
+		a := u.addr.Addr()
+		if a.Is4() != dst.Is4() {
+			continue
+		}
+		if a.IsUnspecified() || a.IsLoopback() == dst.IsLoopback() {
+			return u
+		}
+		if first == nil {
+			first = u
+		}
+	}
+	return first
+}
+
+// sentBy returns the Via sent-by host for a request from u to dst: u's
+// address, or for a socket on an unspecified address the local address
+// the kernel routes dst from (found with a connected UDP socket, which
+// sends nothing).
+func (u *udpSocket) sentBy(dst netip.AddrPort) (string, error) {
+	if u.host != "" {
+		return u.host, nil
+	}
+	c, err := net.DialUDP("udp"+family(dst.Addr()), nil, net.UDPAddrFromAddrPort(dst))
+	if err != nil {
+		return "", err
+	}
+	a := c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+	c.Close()
+	return viaHost(a), nil
+}
