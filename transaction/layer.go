@@ -1,0 +1,477 @@
+package transaction
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sipd/sipd/sip"
+	"github.com/sipd/sipd/transport"
+)
+
+// Transport is what the transaction layer needs from the transport layer;
+// package transport's *Layer satisfies it. SendRequest may rewrite the top
+// Via of req (transport and sent-by); the layer never calls it
+// concurrently for one request. Neither method may call back into the
+// Layer before it returns.
+type Transport interface {
+	SendRequest(req *sip.Request, dst transport.Target) error
+	SendResponse(resp *sip.Response, src transport.Source) error
+}
+
+// Config holds the timer values of RFC 3261 Table 4 and the logger.
+type Config struct {
+	// T1 is the round-trip time estimate (RFC 3261 §17.1.1.1): the first
+	// retransmission interval, and 64*T1 is the transaction timeout.
+	// Default 500ms.
+	T1 time.Duration
+	// T2 is the longest interval between retransmissions of non-INVITE
+	// requests and INVITE responses (§17.1.2.2). Default 4s.
+	T2 time.Duration
+	// T4 is how long a message may stay in the network (§17.1.2.2): the
+	// value of Timers I and K over unreliable transports. Default 5s.
+	T4 time.Duration
+	// Logger receives debug records of dropped and stray messages; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// Core is the transaction user that hears of new requests and of the
+// messages no transaction takes.
+type Core interface {
+	// HandleRequest is called with a new server transaction for a
+	// request that matched none (RFC 3261 §17.2.3), a CANCEL that matched
+	// an INVITE server transaction included (§9.2). The TU answers
+	// through tx.Respond, now or later, and must not change req (Clone it
+	// first). For an INVITE the layer has sent nothing yet: it sends 100
+	// (Trying) itself if the TU has sent no response 200 ms after the
+	// request arrived (§17.2.1). It is called from the transport's read
+	// loop and must not block for long.
+	HandleRequest(tx *ServerTx, req *sip.Request)
+	// HandleStray is called, statelessly, with an ACK that no server
+	// transaction absorbs (an ACK for a 2xx, §17.1.1.3 and RFC 6026
+	// §8.7), a response that matches no client transaction (a 2xx
+	// retransmitted after Timer M, §17.1.1.2 and RFC 6026 §8.4), and a
+	// CANCEL that matches no transaction (§9.2, §16.10).
+	HandleStray(in *transport.Inbound)
+}
+
+// ServerErrorHandler may be implemented by a Core to hear of server
+// transaction failures the TU would not see otherwise: Timer H fired
+// without an ACK (ErrTimeout, RFC 3261 §17.2.1), or the transport failed
+// to send a response the layer sent on its own — a retransmission or the
+// 100 (Trying) — (ErrTransport, §17.2.4). Errors of Respond are returned by
+// it instead. It is called with no lock held.
+type ServerErrorHandler interface {
+	HandleServerError(tx *ServerTx, err error)
+}
+
+// trying100 is when an INVITE server transaction sends 100 (Trying) if the
+// TU has not sent a response (RFC 3261 §17.2.1).
+const trying100 = 200 * time.Millisecond
+
+// Layer is the transaction layer: it holds the live transactions, matches
+// inbound messages to them and runs their timers.
+type Layer struct {
+	tp    Transport
+	t1    time.Duration
+	t2    time.Duration
+	t4    time.Duration
+	log   *slog.Logger
+	epoch time.Time
+
+	mu      sync.Mutex // a leaf: see the package comment
+	core    Core
+	coreErr ServerErrorHandler
+	closed  bool
+	clients map[clientKey]*ClientTx
+	servers map[serverKey]*ServerTx
+	legacy  map[legacyKey]*ServerTx
+}
+
+// New returns a transaction layer that sends through tp. Set the Core
+// with SetCore before the transport delivers requests.
+func New(tp Transport, cfg Config) *Layer {
+	l := &Layer{
+		tp:      tp,
+		t1:      cfg.T1,
+		t2:      cfg.T2,
+		t4:      cfg.T4,
+		epoch:   time.Now(),
+		clients: make(map[clientKey]*ClientTx),
+		servers: make(map[serverKey]*ServerTx),
+		legacy:  make(map[legacyKey]*ServerTx),
+	}
+	if l.t1 <= 0 {
+		l.t1 = 500 * time.Millisecond
+	}
+	if l.t2 <= 0 {
+		l.t2 = 4 * time.Second
+	}
+	if l.t4 <= 0 {
+		l.t4 = 5 * time.Second
+	}
+	if cfg.Logger != nil {
+		l.log = cfg.Logger.With("component", "transaction")
+	} else {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// SetCore sets the TU that gets new requests and stray messages. If it
+// also implements ServerErrorHandler, it hears of server transaction
+// failures.
+func (l *Layer) SetCore(c Core) {
+	eh, _ := c.(ServerErrorHandler)
+	l.mu.Lock()
+	l.core, l.coreErr = c, eh
+	l.mu.Unlock()
+}
+
+// Close terminates every transaction without telling the TU, stops their
+// timers and makes the layer drop whatever comes after.
+func (l *Layer) Close() {
+	l.mu.Lock()
+	l.closed = true
+	cs := make([]*ClientTx, 0, len(l.clients))
+	for _, tx := range l.clients {
+		cs = append(cs, tx)
+	}
+	ss := make([]*ServerTx, 0, len(l.servers)+len(l.legacy))
+	for _, tx := range l.servers {
+		ss = append(ss, tx)
+	}
+	for _, tx := range l.legacy {
+		ss = append(ss, tx)
+	}
+	l.mu.Unlock()
+	for _, tx := range cs {
+		tx.mu.Lock()
+		tx.terminateLocked()
+		tx.mu.Unlock()
+	}
+	for _, tx := range ss {
+		tx.mu.Lock()
+		tx.terminateLocked()
+		tx.mu.Unlock()
+	}
+}
+
+// now is the monotonic time since the layer's epoch; timer deadlines are
+// kept in it.
+func (l *Layer) now() time.Duration { return time.Since(l.epoch) }
+
+// timerD is Timer D over unreliable transports: "at least 32 seconds"
+// (RFC 3261 §17.1.1.2), and no less than Timer H of a server using our T1.
+func (l *Layer) timerD() time.Duration { return max(32*time.Second, 64*l.t1) }
+
+// nonInvite100 is when a non-INVITE server transaction sends 100 if the
+// TU has not answered: the time a client's Timer E takes to reach T2,
+// T1+2*T1+4*T1 = 3.5s for the defaults (RFC 4320 §4.1).
+func (l *Layer) nonInvite100() time.Duration {
+	var at time.Duration
+	for d := l.t1; ; {
+		at += d
+		if d *= 2; d >= l.t2 {
+			return at
+		}
+	}
+}
+
+// NewBranch returns a new branch parameter value: the magic cookie and 22
+// characters of base64url carrying 128 random bits, unique across space
+// and time as RFC 3261 §8.1.1.7 asks.
+func NewBranch() string {
+	const n = len(sip.MagicCookie)
+	var r [16]byte
+	rand.Read(r[:])
+	var b [n + 22]byte
+	copy(b[:], sip.MagicCookie)
+	base64.RawURLEncoding.Encode(b[n:], r[:])
+	return string(b[:])
+}
+
+// clientKey identifies a client transaction (RFC 3261 §17.1.3): the branch
+// of the top Via and the method, since a CANCEL shares its INVITE's branch.
+// Whether sent-by is ours is the transport's check (§18.1.2).
+type clientKey struct {
+	branch string
+	method string
+}
+
+// serverKey identifies a server transaction created by a request whose
+// branch has the magic cookie (RFC 3261 §17.2.3): branch, sent-by and
+// method, with INVITE standing for ACK.
+type serverKey struct {
+	branch string
+	host   string
+	port   int
+	method string
+}
+
+// legacyKey identifies a server transaction for a request from an RFC 2543
+// element, without the magic cookie (RFC 3261 §17.2.3): Request-URI, To
+// tag, From tag, Call-ID, CSeq number and method (INVITE standing for ACK
+// and, in MatchCancel, for CANCEL) and the top Via. The values are compared
+// as written, which holds for retransmissions.
+type legacyKey struct {
+	uri     sip.URI
+	toTag   string
+	fromTag string
+	callID  string
+	seq     uint32
+	method  string
+	via     viaID
+}
+
+// viaID is a top Via as written, with its parameters (branch, received,
+// rport included).
+type viaID struct {
+	transport string
+	host      string
+	port      int
+	params    sip.Params
+}
+
+// reqID is the key of the server transaction a request belongs to.
+type reqID struct {
+	rfc3261 bool
+	key     serverKey
+	lkey    legacyKey
+}
+
+func makeReqID(req *sip.Request, via *sip.Via, cs sip.CSeq) reqID {
+	if via.HasRFC3261Branch() {
+		return reqID{rfc3261: true, key: serverKey{
+			branch: via.Branch(), host: via.Host, port: via.Port, method: req.Method,
+		}}
+	}
+	return reqID{lkey: legacyKey{
+		uri:     req.URI,
+		toTag:   req.ToTag(),
+		fromTag: req.FromTag(),
+		callID:  req.CallID(),
+		seq:     cs.Seq,
+		method:  req.Method,
+		via:     viaID{via.Transport, via.Host, via.Port, via.Params},
+	}}
+}
+
+// withMethod returns the id with another method: an ACK and a CANCEL look
+// up their INVITE with it.
+func (id reqID) withMethod(m string) reqID {
+	id.key.method, id.lkey.method = m, m
+	return id
+}
+
+func (l *Layer) serverLocked(id *reqID) *ServerTx {
+	if id.rfc3261 {
+		return l.servers[id.key]
+	}
+	return l.legacy[id.lkey]
+}
+
+// HandleInbound matches a message from the transport to a transaction and
+// dispatches it; it implements transport.Handler.
+func (l *Layer) HandleInbound(in *transport.Inbound) {
+	switch m := in.Msg.(type) {
+	case *sip.Response:
+		l.handleResponse(in, m)
+	case *sip.Request:
+		l.handleRequest(in, m)
+	}
+}
+
+func (l *Layer) handleResponse(in *transport.Inbound, resp *sip.Response) {
+	via, err := resp.TopVia()
+	if err != nil {
+		l.drop(in, "response without a usable Via", err)
+		return
+	}
+	cs, err := resp.CSeq()
+	if err != nil {
+		l.drop(in, "response without a usable CSeq", err)
+		return
+	}
+	// RFC 3261 §17.1.3: the branch of the top Via and the CSeq method.
+	k := clientKey{branch: via.Branch(), method: cs.Method}
+	l.mu.Lock()
+	tx, core, closed := l.clients[k], l.core, l.closed
+	l.mu.Unlock()
+	if closed || tx != nil && tx.receive(resp) {
+		return
+	}
+	// §17.1.1.2: a response that matches no client transaction goes to
+	// the core (RFC 6026 §8.9: which drops it unless it is a stateless
+	// proxy).
+	if core != nil {
+		core.HandleStray(in)
+	}
+}
+
+func (l *Layer) handleRequest(in *transport.Inbound, req *sip.Request) {
+	via, err := req.TopVia()
+	if err != nil {
+		l.drop(in, "request without a usable Via", err)
+		return
+	}
+	cs, err := req.CSeq()
+	if err != nil {
+		l.drop(in, "request without a usable CSeq", err)
+		return
+	}
+	id := makeReqID(req, &via, cs)
+	// A transaction found may terminate before it takes the request;
+	// then it has left the maps and the next lookup will not find it.
+	for range 3 {
+		var done bool
+		switch req.Method {
+		case sip.MethodAck:
+			done = l.handleAck(in, req, &id)
+		case sip.MethodCancel:
+			done = l.handleCancel(in, req, &id)
+		default:
+			done = l.handleOther(in, req, &id)
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// handleAck gives an ACK to its INVITE server transaction, or to the core.
+func (l *Layer) handleAck(in *transport.Inbound, req *sip.Request, id *reqID) bool {
+	// RFC 3261 §17.2.3: an ACK matches the INVITE server transaction; for
+	// a 2xx the ACK has a branch of its own (§13.2.2.4) and matches none.
+	inv := id.withMethod(sip.MethodInvite)
+	l.mu.Lock()
+	tx := l.serverLocked(&inv)
+	if tx == nil && !inv.rfc3261 && inv.lkey.toTag != "" {
+		// An RFC 2543 ACK carries the To tag of the response; an initial
+		// INVITE had none.
+		inv.lkey.toTag = ""
+		tx = l.legacy[inv.lkey]
+	}
+	core, closed := l.core, l.closed
+	l.mu.Unlock()
+	if closed {
+		return true
+	}
+	if tx != nil {
+		switch tx.ack(id.rfc3261, id.lkey.toTag) {
+		case ackAbsorbed:
+			return true
+		case ackGone:
+			return false
+		}
+	}
+	if core != nil {
+		core.HandleStray(in)
+	}
+	return true
+}
+
+// handleCancel gives a retransmitted CANCEL to its transaction, makes a
+// server transaction for a CANCEL that matches an INVITE (§9.2), and gives
+// any other CANCEL to the core.
+func (l *Layer) handleCancel(in *transport.Inbound, req *sip.Request, id *reqID) bool {
+	inv := id.withMethod(sip.MethodInvite)
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return true
+	}
+	if tx := l.serverLocked(id); tx != nil {
+		l.mu.Unlock()
+		return tx.retransmission()
+	}
+	invTx, core := l.serverLocked(&inv), l.core
+	if invTx == nil || core == nil {
+		l.mu.Unlock()
+		if core != nil {
+			core.HandleStray(in)
+		}
+		return true
+	}
+	tx := l.newServerTxLocked(in, req, id)
+	l.mu.Unlock()
+	invTx.markCancelled()
+	l.start(tx, core)
+	return true
+}
+
+// handleOther absorbs a retransmission or makes a new server transaction.
+func (l *Layer) handleOther(in *transport.Inbound, req *sip.Request, id *reqID) bool {
+	l.mu.Lock()
+	if tx := l.serverLocked(id); tx != nil {
+		l.mu.Unlock()
+		return tx.retransmission()
+	}
+	core := l.core
+	if core == nil || l.closed {
+		l.mu.Unlock()
+		l.drop(in, "request with no core to take it", nil)
+		return true
+	}
+	tx := l.newServerTxLocked(in, req, id)
+	l.mu.Unlock()
+	l.start(tx, core)
+	return true
+}
+
+// MatchCancel returns the server transaction a CANCEL cancels: the INVITE
+// server transaction it matches by the rules of RFC 3261 §17.2.3 applied
+// as if its method were INVITE (§9.2). Only INVITEs are found; a CANCEL has
+// no effect on other methods (§9.2), though the TU would answer it 200.
+func (l *Layer) MatchCancel(cancel *sip.Request) (*ServerTx, bool) {
+	via, err := cancel.TopVia()
+	if err != nil {
+		return nil, false
+	}
+	cs, err := cancel.CSeq()
+	if err != nil {
+		return nil, false
+	}
+	id := makeReqID(cancel, &via, cs).withMethod(sip.MethodInvite)
+	l.mu.Lock()
+	tx := l.serverLocked(&id)
+	l.mu.Unlock()
+	if tx == nil || tx.State() == StateTerminated {
+		return nil, false
+	}
+	return tx, true
+}
+
+func (l *Layer) drop(in *transport.Inbound, why string, err error) {
+	if !l.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	l.log.Debug("dropped message", "reason", why, "error", err,
+		"transport", in.Transport, "remote", in.Remote)
+}
+
+func (l *Layer) removeClient(tx *ClientTx) {
+	l.mu.Lock()
+	if l.clients[tx.key] == tx {
+		delete(l.clients, tx.key)
+	}
+	l.mu.Unlock()
+}
+
+func (l *Layer) removeServer(tx *ServerTx) {
+	l.mu.Lock()
+	if tx.leg != nil {
+		if l.legacy[tx.leg.key] == tx {
+			delete(l.legacy, tx.leg.key)
+		}
+	} else if l.servers[tx.key] == tx {
+		delete(l.servers, tx.key)
+	}
+	l.mu.Unlock()
+}
+
+var _ transport.Handler = (*Layer)(nil)
