@@ -5,6 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Interop tests drive sipd with real peers: SIPp (Debian package sip-tester).
+need_pkgs=()
+command -v sipp >/dev/null 2>&1 || need_pkgs+=(sip-tester)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+	echo "== installing ${need_pkgs[*]}"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
 echo "== go vet"
 go vet ./...
 

@@ -1,0 +1,3 @@
+// Package test holds sipd's black-box and interop tests: real peers (SIPp,
+// later baresip and Kamailio) driving sipd's layers over loopback sockets.
+package test
