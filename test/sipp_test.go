@@ -27,7 +27,7 @@ type uas struct {
 	t1 time.Duration
 
 	mu      sync.Mutex
-	calls   int             // To tags are "uas" and this count
+	calls   int // To tags are "uas" and this count
 	tags    map[string]string
 	invites map[string]int    // INVITE requests handed to the TU, by Call-ID
 	acks    map[string]int    // ACKs for the 2xx, by Call-ID
