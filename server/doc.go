@@ -1,0 +1,7 @@
+// Package server wires sipd together: transport listeners feed the
+// transaction layer, whose new server transactions go through a bounded
+// queue to workers that run the request pipeline, a Chain of Handlers
+// (OPTIONS, registrar, proxy, ...). It is the one place that turns a
+// handler's error, or its silence, into the final response, so that every
+// request is answered exactly once; under overload it answers new work 503.
+package server
