@@ -15,10 +15,11 @@ type User struct {
 	HA1SHA256 string // lower-case hex
 }
 
-// ErrNoUser is returned by UserStore.Get for an unknown user.
+// ErrNoUser is returned by UserStore.Get and Delete for an unknown user.
 var ErrNoUser = errors.New("auth: no such user")
 
 // UserStore keeps users. Implementations must be safe for concurrent use.
+// Usernames and realms compare byte for byte: callers lower-case realms.
 type UserStore interface {
 	// Get returns the user, or ErrNoUser.
 	Get(ctx context.Context, username, realm string) (User, error)

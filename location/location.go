@@ -40,7 +40,9 @@ type Store interface {
 	// unexpired bindings and returns the new set (or an error, and nothing
 	// changes). Apply returns the set that was stored. When Apply returns
 	// nil, the change is durable as far as the engine promises (the
-	// registrar sends its 200 OK only then).
+	// registrar sends its 200 OK only then). fn may run on another
+	// goroutine (an engine's writer); it must be quick, free of side
+	// effects, and must not call the store.
 	Apply(ctx context.Context, aor string, fn func(cur []Binding) ([]Binding, error)) ([]Binding, error)
 	// Expire deletes the bindings that expired at or before now and
 	// returns how many.

@@ -1,0 +1,329 @@
+// Package cache is the in-memory index of location bindings that both
+// storage engines share: the memory engine is this index and nothing else,
+// the sqlite engine keeps it in front of the database so that Lookup, List
+// and Count never touch the disk.
+//
+// The slices it holds are immutable: a change installs a new slice, so a
+// reader may keep a slice it got under a shard's read lock after releasing
+// the lock. Everything it hands out to callers of location.Store is a deep
+// copy.
+package cache
+
+import (
+	"cmp"
+	"hash/maphash"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sipd/sipd/location"
+)
+
+// DefaultShards is the number of shards New uses when given zero. Measured
+// with 128 goroutines on 2 cores (memory.BenchmarkApplyParallel and
+// BenchmarkLookup), 64 shards apply about 35% faster than one shard (a
+// single RWMutex) and look up as fast (about 2.5 million lookups/s).
+const DefaultShards = 64
+
+// Bindings maps AORs to their bindings.
+type Bindings struct {
+	seed   maphash.Seed
+	mask   uint64
+	shards []shard
+
+	gen     atomic.Uint64 // bumped whenever an AOR is added or removed
+	keysMu  sync.Mutex
+	keys    []string // sorted AORs as of keysGen; never modified once built
+	keysGen uint64
+	keysOK  bool
+}
+
+type shard struct {
+	// W serializes the writers of the shard's AORs in engines that run
+	// Apply's fn on the caller's goroutine. Readers never take it. Lock
+	// order: W, then mu.
+	W  sync.Mutex
+	mu sync.RWMutex
+	m  map[string][]location.Binding
+	_  [64]byte // keep neighbouring shards' locks off one cache line
+}
+
+// New returns an empty index with the given number of shards, rounded up to
+// a power of two; 0 means DefaultShards.
+func New(shards int) *Bindings {
+	if shards <= 0 {
+		shards = DefaultShards
+	}
+	n := 1
+	for n < shards {
+		n <<= 1
+	}
+	c := &Bindings{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]shard, n)}
+	for i := range c.shards {
+		c.shards[i].m = make(map[string][]location.Binding)
+	}
+	return c
+}
+
+func (c *Bindings) shard(aor string) *shard {
+	return &c.shards[maphash.String(c.seed, aor)&c.mask]
+}
+
+// WriteLock returns the mutex that serializes writers of aor (shared with
+// the other AORs of its shard).
+func (c *Bindings) WriteLock(aor string) *sync.Mutex {
+	return &c.shard(aor).W
+}
+
+// Stored returns the bindings stored for aor, expired ones included, in
+// Lookup order. The slice must not be modified.
+func (c *Bindings) Stored(aor string) []location.Binding {
+	sh := c.shard(aor)
+	sh.mu.RLock()
+	bs := sh.m[aor]
+	sh.mu.RUnlock()
+	return bs
+}
+
+// Lookup returns a copy of the bindings of aor unexpired at now, in Lookup
+// order.
+func (c *Bindings) Lookup(aor string, now time.Time) []location.Binding {
+	return Unexpired(c.Stored(aor), now)
+}
+
+// Set installs bs, which must come from Prepare and is owned by c from now
+// on, as the bindings of aor. An empty bs removes aor.
+func (c *Bindings) Set(aor string, bs []location.Binding) {
+	sh := c.shard(aor)
+	sh.mu.Lock()
+	_, had := sh.m[aor]
+	if len(bs) == 0 {
+		delete(sh.m, aor)
+	} else {
+		sh.m[aor] = bs
+	}
+	sh.mu.Unlock()
+	if had != (len(bs) != 0) {
+		c.gen.Add(1)
+	}
+}
+
+// ExpiredAORs returns the AORs that have a binding expired at or before now.
+func (c *Bindings) ExpiredAORs(now time.Time) []string {
+	var aors []string
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		for aor, bs := range sh.m {
+			for j := range bs {
+				if !bs[j].Expires.After(now) {
+					aors = append(aors, aor)
+					break
+				}
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return aors
+}
+
+// Expire removes the bindings expired at or before now and returns how
+// many. It takes each shard's W, so it waits for writers running in it.
+func (c *Bindings) Expire(now time.Time) int {
+	n := 0
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.W.Lock()
+		sh.mu.Lock()
+		for aor, bs := range sh.m {
+			live := 0
+			for j := range bs {
+				if bs[j].Expires.After(now) {
+					live++
+				}
+			}
+			if live == len(bs) {
+				continue
+			}
+			n += len(bs) - live
+			if live == 0 {
+				delete(sh.m, aor)
+				c.gen.Add(1)
+				continue
+			}
+			// Readers may hold bs: build a new slice.
+			keep := make([]location.Binding, 0, live)
+			for j := range bs {
+				if bs[j].Expires.After(now) {
+					keep = append(keep, bs[j])
+				}
+			}
+			sh.m[aor] = keep
+		}
+		sh.mu.Unlock()
+		sh.W.Unlock()
+	}
+	return n
+}
+
+// Count returns the number of bindings unexpired at now and of the AORs
+// having one.
+func (c *Bindings) Count(now time.Time) (bindings, aors int) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		for _, bs := range sh.m {
+			live := 0
+			for j := range bs {
+				if bs[j].Expires.After(now) {
+					live++
+				}
+			}
+			if live > 0 {
+				bindings += live
+				aors++
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return bindings, aors
+}
+
+// List returns copies of the bindings unexpired at now, ordered by AOR then
+// contact, skipping offset (negative counts as 0) and returning at most
+// limit (none when limit <= 0).
+func (c *Bindings) List(now time.Time, offset, limit int) []location.Binding {
+	if limit <= 0 {
+		return nil
+	}
+	offset = max(offset, 0)
+	var out []location.Binding
+	for _, aor := range c.sortedKeys() {
+		bs := c.Stored(aor)
+		live := 0
+		for j := range bs {
+			if bs[j].Expires.After(now) {
+				live++
+			}
+		}
+		if offset >= live {
+			offset -= live
+			continue
+		}
+		page := Unexpired(bs, now)
+		slices.SortStableFunc(page, func(a, b location.Binding) int {
+			return strings.Compare(a.Contact, b.Contact)
+		})
+		page = page[offset:]
+		offset = 0
+		if len(page) > limit-len(out) {
+			page = page[:limit-len(out)]
+		}
+		out = append(out, page...)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+// sortedKeys returns all AORs in order. The sorted list is rebuilt only
+// when an AOR was added or removed since the last call, so paging through
+// a stable population costs no sort.
+func (c *Bindings) sortedKeys() []string {
+	c.keysMu.Lock()
+	defer c.keysMu.Unlock()
+	g := c.gen.Load()
+	if c.keysOK && g == c.keysGen {
+		return c.keys
+	}
+	keys := make([]string, 0, len(c.keys))
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		for aor := range sh.m {
+			keys = append(keys, aor)
+		}
+		sh.mu.RUnlock()
+	}
+	slices.Sort(keys)
+	c.keys, c.keysGen, c.keysOK = keys, g, true
+	return keys
+}
+
+// Compare orders bindings for Lookup: q descending, then most recently
+// updated first, then by contact.
+func Compare(a, b location.Binding) int {
+	if a.Q != b.Q {
+		return cmp.Compare(b.Q, a.Q)
+	}
+	if c := b.Updated.Compare(a.Updated); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Contact, b.Contact)
+}
+
+// Prepare turns the set an Apply fn returned into the form the index
+// stores: a deep copy, each binding's AOR set to aor, monotonic clock
+// readings stripped, in Lookup order.
+func Prepare(aor string, next []location.Binding) []location.Binding {
+	if len(next) == 0 {
+		return nil
+	}
+	out := make([]location.Binding, len(next))
+	for i := range next {
+		b := next[i]
+		b.AOR = aor
+		b.Path = clonePath(b.Path)
+		b.Expires = b.Expires.Round(0)
+		b.Updated = b.Updated.Round(0)
+		out[i] = b
+	}
+	slices.SortStableFunc(out, Compare)
+	return out
+}
+
+// Clone returns a deep copy of bs (nil when bs is empty).
+func Clone(bs []location.Binding) []location.Binding {
+	if len(bs) == 0 {
+		return nil
+	}
+	out := make([]location.Binding, len(bs))
+	for i := range bs {
+		out[i] = bs[i]
+		out[i].Path = clonePath(bs[i].Path)
+	}
+	return out
+}
+
+// Unexpired returns a deep copy of the bindings of bs unexpired at now
+// (nil when there are none).
+func Unexpired(bs []location.Binding, now time.Time) []location.Binding {
+	live := 0
+	for i := range bs {
+		if bs[i].Expires.After(now) {
+			live++
+		}
+	}
+	if live == 0 {
+		return nil
+	}
+	out := make([]location.Binding, 0, live)
+	for i := range bs {
+		if bs[i].Expires.After(now) {
+			b := bs[i]
+			b.Path = clonePath(b.Path)
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func clonePath(p []string) []string {
+	if len(p) == 0 {
+		return nil
+	}
+	return slices.Clone(p)
+}

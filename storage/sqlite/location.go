@@ -1,0 +1,412 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/sipd/sipd/location"
+	"github.com/sipd/sipd/storage/internal/cache"
+)
+
+// A request is one Apply or Expire waiting for the writer.
+type request struct {
+	ctx context.Context
+	aor string
+	fn  func([]location.Binding) ([]location.Binding, error)
+
+	expire bool // an Expire: remove bindings expired at or before now
+	now    time.Time
+	aors   []string // for Expire: the AORs that had expired bindings
+
+	// state moves from queued to taken (by the writer) or to abandoned
+	// (by Apply, when ctx ends first); the writer skips abandoned requests.
+	state atomic.Int32
+
+	// Results, written by the writer before it closes done.
+	out      []location.Binding // stored set, owned by the index
+	n        int                // bindings expired
+	err      error
+	panicked any // a panic value recovered from fn, re-raised in Apply
+	done     chan struct{}
+}
+
+const (
+	queued int32 = iota
+	taken
+	abandoned
+)
+
+// Lookup returns the unexpired bindings of aor from memory, highest q
+// first, then the most recently updated first.
+func (s *Store) Lookup(ctx context.Context, aor string) ([]location.Binding, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	return s.bindings.Lookup(aor, time.Now()), nil
+}
+
+// List returns unexpired bindings from memory ordered by AOR then contact,
+// skipping offset (a negative offset counts as 0) and returning at most
+// limit (none when limit <= 0).
+func (s *Store) List(ctx context.Context, offset, limit int) ([]location.Binding, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	return s.bindings.List(time.Now(), offset, limit), nil
+}
+
+// Count returns the number of unexpired bindings and of AORs having one.
+func (s *Store) Count(ctx context.Context) (bindings, aors int, err error) {
+	if err := s.check(ctx); err != nil {
+		return 0, 0, err
+	}
+	bindings, aors = s.bindings.Count(time.Now())
+	return bindings, aors, nil
+}
+
+func (s *Store) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Apply atomically replaces the bindings of aor with what fn returns; fn
+// gets a copy of the unexpired bindings. Each stored binding's AOR field is
+// set to aor. Apply returns a copy of the stored set in Lookup order once
+// the transaction that wrote it has committed (see the package
+// documentation for what that survives).
+//
+// fn runs on the writer goroutine, between other callers' fns, so it must
+// be quick and must not call Apply or Expire (which would wait for the
+// writer forever). A panic in fn is raised again in Apply's goroutine. If
+// ctx ends while the request is still queued, Apply returns ctx.Err() and
+// fn is never called; once fn has run, Apply waits for the commit.
+func (s *Store) Apply(ctx context.Context, aor string, fn func(cur []location.Binding) ([]location.Binding, error)) ([]location.Binding, error) {
+	r := &request{ctx: ctx, aor: aor, fn: fn, done: make(chan struct{})}
+	if err := s.submit(r); err != nil {
+		return nil, err
+	}
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return cache.Clone(r.out), nil
+}
+
+// Expire deletes the bindings that expired at or before now and returns
+// how many.
+func (s *Store) Expire(ctx context.Context, now time.Time) (int, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	// Find the candidates here rather than on the writer goroutine, which
+	// then only rechecks them. A binding written after this scan with an
+	// Expires at or before now is left for the next Expire.
+	aors := s.bindings.ExpiredAORs(now)
+	// In chunks, so that clearing a backlog (after downtime, say) does not
+	// hold up REGISTERs behind one long transaction.
+	const chunk = 512
+	n := 0
+	for len(aors) > 0 {
+		c := aors[:min(chunk, len(aors))]
+		aors = aors[len(c):]
+		r := &request{ctx: ctx, expire: true, now: now, aors: c, done: make(chan struct{})}
+		if err := s.submit(r); err != nil {
+			return n, err
+		}
+		if r.err != nil {
+			return n, r.err
+		}
+		n += r.n
+	}
+	return n, nil
+}
+
+// submit queues r for the writer and waits until the writer is done with
+// it, or until ctx ends while r is still queued.
+func (s *Store) submit(r *request) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if s.closed.Load() {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.queue <- r:
+	case <-r.ctx.Done():
+		s.mu.RUnlock()
+		return r.ctx.Err()
+	}
+	s.mu.RUnlock()
+	select {
+	case <-r.done:
+	case <-r.ctx.Done():
+		if r.state.CompareAndSwap(queued, abandoned) {
+			return r.ctx.Err()
+		}
+		<-r.done
+	}
+	return nil
+}
+
+// A stmt is a prepared statement of the writer's driver connection.
+type stmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+}
+
+type writerStmts struct {
+	begin, commit, rollback stmt
+	put                     stmt // (aor, expires, bindings, data)
+	del                     stmt // (aor)
+}
+
+// run is the writer goroutine. It owns the writer connection at the driver
+// level (database/sql's per-call work is a fair part of an insert) and
+// commits batches of queued requests until Close closes the queue. It
+// reports on ready whether it started.
+func (s *Store) run(ready chan<- error) {
+	defer close(s.exited)
+	started := false
+	err := s.w.Raw(func(dc any) error {
+		if err := s.prepareWriter(dc); err != nil {
+			return err
+		}
+		defer s.closeWriter()
+		started = true
+		ready <- nil
+		s.loop()
+		return nil
+	})
+	if !started {
+		ready <- err
+	}
+}
+
+func (s *Store) prepareWriter(dc any) error {
+	c, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return fmt.Errorf("driver connection %T cannot prepare with a context", dc)
+	}
+	var err error
+	prep := func(dst *stmt, query string) {
+		if err != nil {
+			return
+		}
+		var st driver.Stmt
+		if st, err = c.PrepareContext(context.Background(), query); err != nil {
+			return
+		}
+		var ok bool
+		if *dst, ok = st.(stmt); !ok {
+			st.Close()
+			err = fmt.Errorf("driver statement %T cannot execute with a context", st)
+		}
+	}
+	prep(&s.stmts.begin, `BEGIN IMMEDIATE`)
+	prep(&s.stmts.commit, `COMMIT`)
+	prep(&s.stmts.rollback, `ROLLBACK`)
+	prep(&s.stmts.put, `INSERT OR REPLACE INTO bindings (aor, expires, bindings, data) VALUES (?, ?, ?, ?)`)
+	prep(&s.stmts.del, `DELETE FROM bindings WHERE aor = ?`)
+	if err != nil {
+		s.closeWriter()
+	}
+	return err
+}
+
+func (s *Store) closeWriter() {
+	for _, st := range []stmt{s.stmts.begin, s.stmts.commit, s.stmts.rollback, s.stmts.put, s.stmts.del} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func execStmt(st stmt, args []driver.NamedValue) error {
+	_, err := st.ExecContext(context.Background(), args)
+	return err
+}
+
+func (s *Store) loop() {
+	batch := make([]*request, 0, s.maxBatch)
+	for {
+		r, ok := <-s.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case r, ok := <-s.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+		clear(batch) // let the requests go
+	}
+}
+
+// commit runs batch in one transaction and then releases its callers.
+func (s *Store) commit(batch []*request) {
+	live := batch[:0]
+	for _, r := range batch {
+		if r.state.CompareAndSwap(queued, taken) {
+			live = append(live, r)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	defer func() {
+		for _, r := range live {
+			close(r.done)
+		}
+	}()
+	// The statements run without a context: one caller's cancellation must
+	// not abort the others' writes.
+	if err := execStmt(s.stmts.begin, nil); err != nil {
+		// A transaction left open by a failed ROLLBACK would make every
+		// later BEGIN fail: end it and try once more.
+		_ = execStmt(s.stmts.rollback, nil)
+		if err := execStmt(s.stmts.begin, nil); err != nil {
+			s.fail(live, err)
+			return
+		}
+	}
+	clear(s.overlay)
+	var err error
+	for _, r := range live {
+		if err = r.ctx.Err(); err != nil {
+			r.err = err // not run: nothing changes for it
+			err = nil
+			continue
+		}
+		if r.expire {
+			err = s.expire(r)
+		} else {
+			err = s.apply(r)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = execStmt(s.stmts.commit, nil)
+	}
+	if err != nil {
+		_ = execStmt(s.stmts.rollback, nil) // may fail if COMMIT already rolled back
+		s.fail(live, err)
+		return
+	}
+	s.commits.Add(1)
+	for aor, bs := range s.overlay {
+		s.bindings.Set(aor, bs)
+	}
+}
+
+// fail reports a failed transaction to every request of it that had not
+// failed on its own.
+func (s *Store) fail(live []*request, err error) {
+	err = fmt.Errorf("sqlite: write bindings: %w", err)
+	for _, r := range live {
+		if r.err == nil && r.panicked == nil {
+			r.err = err
+			r.out, r.n = nil, 0
+		}
+	}
+}
+
+// current returns the bindings of aor as of this point of the batch.
+func (s *Store) current(aor string) []location.Binding {
+	if bs, ok := s.overlay[aor]; ok {
+		return bs
+	}
+	return s.bindings.Stored(aor)
+}
+
+// apply runs one Apply inside the batch's transaction. It returns only the
+// errors that fail the whole transaction; fn's own error or panic is kept
+// in r.
+func (s *Store) apply(r *request) error {
+	old := s.current(r.aor)
+	next, err := callFn(r, cache.Unexpired(old, time.Now()))
+	if err != nil || r.panicked != nil {
+		r.err = err
+		return nil
+	}
+	stored := normalized(cache.Prepare(r.aor, next))
+	if err := s.write(r.aor, len(old) > 0, stored); err != nil {
+		return err
+	}
+	s.overlay[r.aor] = stored
+	r.out = stored
+	return nil
+}
+
+func callFn(r *request, cur []location.Binding) (next []location.Binding, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.panicked = v
+		}
+	}()
+	return r.fn(cur)
+}
+
+// expire removes the bindings of r.aors expired at or before r.now.
+func (s *Store) expire(r *request) error {
+	for _, aor := range r.aors {
+		old := s.current(aor)
+		keep := make([]location.Binding, 0, len(old))
+		for _, b := range old {
+			if b.Expires.After(r.now) {
+				keep = append(keep, b)
+			}
+		}
+		if len(keep) == len(old) {
+			continue
+		}
+		if err := s.write(aor, true, keep); err != nil {
+			return err
+		}
+		r.n += len(old) - len(keep)
+		if len(keep) == 0 {
+			keep = nil
+		}
+		s.overlay[aor] = keep
+	}
+	return nil
+}
+
+// write makes the row of aor, which exists if had, hold bs.
+func (s *Store) write(aor string, had bool, bs []location.Binding) error {
+	if len(bs) == 0 {
+		if !had {
+			return nil
+		}
+		s.delArgs[0].Value = aor
+		return execStmt(s.stmts.del, s.delArgs[:])
+	}
+	s.buf = appendBindings(s.buf[:0], bs)
+	s.putArgs[0].Value = aor
+	s.putArgs[1].Value = latest(bs)
+	s.putArgs[2].Value = int64(len(bs))
+	s.putArgs[3].Value = s.buf
+	return execStmt(s.stmts.put, s.putArgs[:])
+}
