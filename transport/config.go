@@ -13,12 +13,15 @@ import (
 type Config struct {
 	// MaxMessageSize is the largest message accepted, on any transport;
 	// sip.DefaultMaxMessageSize (65535) when zero. Larger datagrams are
-	// dropped; a larger message on a stream closes the connection.
+	// dropped; a larger message on a stream closes the connection (on
+	// WebSocket with a Close frame, status 1009, as soon as a frame header
+	// announces it).
 	MaxMessageSize int
 
-	// MaxConns bounds the stream connections (TCP, TLS), accepted and
-	// dialed together; 10000 when zero. An accepted connection over the
-	// limit is closed at once; a dial over it fails with ErrTooManyConns.
+	// MaxConns bounds the stream connections (TCP, TLS, WS, WSS),
+	// accepted and dialed together; 10000 when zero. An accepted
+	// connection over the limit is closed at once; a dial over it fails
+	// with ErrTooManyConns.
 	MaxConns int
 
 	// MaxConnsPerIP bounds the accepted stream connections from one remote
@@ -32,17 +35,25 @@ type Config struct {
 	IdleTimeout time.Duration
 
 	// ReadTimeout bounds the time from the first byte of a stream message
-	// to its last, and a TLS handshake; 32 seconds when zero.
+	// to its last (for WebSocket, from a frame's first byte to the end of
+	// its message), a TLS handshake and a WebSocket opening handshake
+	// received; 32 seconds when zero.
 	ReadTimeout time.Duration
 
 	// WriteTimeout bounds a write on a stream connection, and a dial with
-	// its TLS handshake; 10 seconds when zero.
+	// its TLS and WebSocket handshakes; 10 seconds when zero.
 	WriteTimeout time.Duration
 
-	// TLSConfig is used for TLS listeners (it needs a certificate, see
-	// LoadTLSConfig) and for dialing TLS connections (RootCAs; nil means
-	// the system roots). Listen("tls", ...) fails when it is nil.
+	// TLSConfig is used for TLS and WSS listeners (it needs a
+	// certificate, see LoadTLSConfig) and for dialing TLS and WSS
+	// connections (RootCAs; nil means the system roots). Listen("tls", ...)
+	// and Listen("wss", ...) fail when it is nil.
 	TLSConfig *tls.Config
+
+	// WSPath is the resource name (the HTTP request path) of the opening
+	// handshake on WS and WSS connections this layer dials (RFC 6455
+	// §3, §4.1); "/" when empty. WS and WSS listeners accept any path.
+	WSPath string
 
 	// MTU is the path MTU assumed for UDP; 1500 when zero. A request
 	// larger than MTU-200 bytes goes over TCP instead of UDP unless the

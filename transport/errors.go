@@ -19,4 +19,9 @@ var (
 	ErrNoRoute = errors.New("transport: no address to send the response to")
 	// ErrTooLarge: the message does not fit in a UDP datagram.
 	ErrTooLarge = errors.New("transport: message too large")
+	// ErrWSHandshake: a WebSocket server did not accept our opening
+	// handshake (no 101, a wrong Sec-WebSocket-Accept, no sip
+	// subprotocol); RFC 7118 §4.1 makes it a transaction error. The error
+	// returned wraps it with the detail.
+	ErrWSHandshake = errors.New("transport: websocket handshake failed")
 )

@@ -77,14 +77,19 @@ func New(cfg Config, h Handler) *Layer {
 	return l
 }
 
-// Listen opens a listener and starts serving it. network is "udp", "tcp"
-// or "tls" (any case); addr is an IP address and port, such as
+// Listen opens a listener and starts serving it. network is "udp", "tcp",
+// "tls", "ws" or "wss" (any case); addr is an IP address and port, such as
 // "127.0.0.1:5060", "[::1]:0" or "0.0.0.0:5060" (":5060" is the same). A
 // Layer may listen on many addresses at once. Listen returns the address
 // bound, with the port chosen when addr asks for port 0.
 //
 // RFC 3261 §18.2.1: a server listening on UDP should listen on TCP at the
 // same address and port, as large requests come over TCP.
+//
+// A "ws" or "wss" listener takes WebSocket connections (RFC 7118): the
+// HTTP/1.1 opening handshake (RFC 6455 §4) on any path, which must offer
+// the "sip" subprotocol, then SIP messages one per WebSocket message. A
+// "tls" or "wss" listener needs Config.TLSConfig with a certificate.
 func (l *Layer) Listen(network, addr string) (netip.AddrPort, error) {
 	ap, err := parseListenAddr(addr)
 	if err != nil {
@@ -98,12 +103,14 @@ func (l *Layer) Listen(network, addr string) (netip.AddrPort, error) {
 		return l.listenUDP(ap)
 	case "tcp":
 		return l.listenStream(TCP, ap)
-	case "tls":
+	case "tls", "wss":
 		if l.cfg.TLSConfig == nil || (len(l.cfg.TLSConfig.Certificates) == 0 &&
 			l.cfg.TLSConfig.GetCertificate == nil && l.cfg.TLSConfig.GetConfigForClient == nil) {
-			return netip.AddrPort{}, errors.New("transport: a tls listener needs Config.TLSConfig with a certificate")
+			return netip.AddrPort{}, errors.New("transport: a " + strings.ToLower(network) + " listener needs Config.TLSConfig with a certificate")
 		}
-		return l.listenStream(TLS, ap)
+		return l.listenStream(strings.ToUpper(network), ap)
+	case "ws":
+		return l.listenStream(WS, ap)
 	}
 	return netip.AddrPort{}, errors.New("transport: unknown network " + strconv.Quote(network))
 }
@@ -220,10 +227,16 @@ func (ls *listeners) ours(v *sip.Via) bool {
 	return false
 }
 
-// defaultPort is 5061 for TLS and 5060 otherwise (RFC 3261 §18.1.1, §19.1.2).
+// defaultPort is 5061 for TLS and 5060 for UDP and TCP (RFC 3261 §18.1.1,
+// §19.1.2), 80 for WS and 443 for WSS (RFC 7118 §5.5).
 func defaultPort(transport string) uint16 {
-	if strings.EqualFold(transport, TLS) || strings.EqualFold(transport, WSS) {
+	switch {
+	case strings.EqualFold(transport, TLS):
 		return 5061
+	case strings.EqualFold(transport, WS):
+		return 80
+	case strings.EqualFold(transport, WSS):
+		return 443
 	}
 	return 5060
 }

@@ -12,7 +12,9 @@ import (
 )
 
 // receive parses one datagram or framed stream message and hands it up.
-// data is only borrowed: the parser copies it.
+// data is only borrowed: the parser copies it. stream asks for Content-Length
+// (TCP, TLS); a datagram or a WebSocket message (RFC 7118 §5) is parsed
+// whole, with or without it.
 func (l *Layer) receive(data []byte, src Source, stream bool) {
 	defer func() {
 		// Input must never take the server down (STYLE §4): a bug

@@ -12,7 +12,7 @@ import (
 // SendRequest sends req to dst (RFC 3261 §18.1.1). The top Via, which the
 // caller put there with its branch, gets the transport and the sent-by of
 // the listener that sends: for UDP the socket of dst's address family, for
-// TCP and TLS the port of that transport's listener. After SendRequest
+// TCP, TLS, WS and WSS the port of that transport's listener. After SendRequest
 // returns, the top Via names the transport actually used, which is how the
 // caller learns that a large UDP request went over TCP. SendRequest edits
 // req, so it must not be called concurrently for one request.
@@ -21,13 +21,16 @@ import (
 // address unless dst.Pinned; if TCP is refused (a reset), it is sent over
 // UDP after all, as §18.1.1 asks for the sake of RFC 2543 peers. Without a
 // TCP listener to name in the Via such a request fails with ErrNoListener
-// (RFC 3261 §18.2.1 asks for TCP wherever there is UDP). TCP and TLS
-// requests use an open connection to dst when there is one, else dial
-// (within WriteTimeout); a dial from a Handler blocks that read loop.
+// (RFC 3261 §18.2.1 asks for TCP wherever there is UDP). TCP, TLS, WS and
+// WSS requests use an open connection to dst when there is one, accepted
+// or dialed, else dial (within WriteTimeout, handshakes included); a dial
+// from a Handler blocks that read loop. A WS or WSS dial asks for
+// Config.WSPath with dst.ServerName (or the IP) as Host.
 //
 // Errors: ErrClosed, ErrNoVia, the Via's parse error, ErrNoListener,
-// ErrTooManyConns, ErrTooLarge, or the network's error; the transaction
-// layer reports them as transport errors (RFC 3261 §17.1.4).
+// ErrTooManyConns, ErrTooLarge, ErrWSHandshake (wrapped), or the network's
+// error; the transaction layer reports them as transport errors (RFC 3261
+// §17.1.4).
 func (l *Layer) SendRequest(req *sip.Request, dst Target) error {
 	if l.shut.Load() {
 		return ErrClosed
@@ -47,7 +50,7 @@ func (l *Layer) SendRequest(req *sip.Request, dst Target) error {
 	switch t := transportName(dst.Transport); t {
 	case UDP:
 		return l.sendRequestUDP(req, &v, ls, addr, dst.Pinned)
-	case TCP, TLS:
+	case TCP, TLS, WS, WSS:
 		return l.sendRequestStream(req, &v, ls, t, addr, dst.ServerName)
 	}
 	return ErrNoListener
@@ -136,6 +139,10 @@ func transportName(s string) string {
 		return TCP
 	case s == TLS || strings.EqualFold(s, TLS):
 		return TLS
+	case s == WS || strings.EqualFold(s, WS):
+		return WS
+	case s == WSS || strings.EqualFold(s, WSS):
+		return WSS
 	}
 	return ""
 }
@@ -147,6 +154,10 @@ func transportName(s string) string {
 //     on while it is open; otherwise a connection is opened (or reused) to
 //     received, else the sent-by host, else src.Remote, at the sent-by port
 //     or the transport's default;
+//   - on WS and WSS, only on the connection the request came on, or
+//     another open one from src.Remote: RFC 7118 §5.3 has responses go
+//     back on the WebSocket connection, and a browser's Via names a host
+//     (often a random .invalid name) that takes no connections;
 //   - over UDP it goes to maddr at the sent-by port (or 5060); else to
 //     received at the rport port (RFC 3581) or the sent-by port; else to
 //     sent-by. This layer does no DNS: a maddr that is a host name is
@@ -154,9 +165,9 @@ func transportName(s string) string {
 //     It leaves from the socket the request arrived on, so that it comes
 //     from the address the client sent to (RFC 3581 §4).
 //
-// Errors: ErrClosed, ErrNoVia, the Via's parse error, ErrNoRoute,
-// ErrNoListener, ErrTooManyConns, ErrTooLarge, or the network's error
-// (RFC 3261 §17.2.4).
+// Errors: ErrClosed, ErrNoVia, the Via's parse error, ErrNoRoute (on WS
+// and WSS also: the connection is gone), ErrNoListener, ErrTooManyConns,
+// ErrTooLarge, or the network's error (RFC 3261 §17.2.4).
 func (l *Layer) SendResponse(resp *sip.Response, src Source) error {
 	if l.shut.Load() {
 		return ErrClosed
@@ -175,12 +186,25 @@ func (l *Layer) SendResponse(resp *sip.Response, src Source) error {
 	// §18.2.2: "the response MUST be sent using the existing connection
 	// to the source of the original request ..., if that connection is
 	// still open."
+	var werr error // the failed write on the request's connection
 	if c, ok := src.via.(*conn); ok && c.l == l {
-		if err := c.write(b); err == nil {
+		if werr = c.write(b); werr == nil {
 			return nil
 		}
 	}
 	switch t := transportName(v.Transport); t {
+	case WS, WSS:
+		// RFC 7118 §5.3: "SIP responses can only be sent over the
+		// existing WebSocket connection." A Source without its
+		// connection (made by another layer) may still find it in the
+		// table; a new one is never opened.
+		if c := l.openConn(connKey{transport: t, remote: src.Remote}); c != nil && c != src.via {
+			return c.write(b)
+		}
+		if werr != nil {
+			return werr
+		}
+		return ErrNoRoute
 	case TCP, TLS:
 		dst, name, err := streamResponseDest(&v, src, t)
 		if err != nil {

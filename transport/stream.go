@@ -13,7 +13,7 @@ import (
 	"github.com/sipd/sipd/sip"
 )
 
-// streamListener is a TCP or TLS listener.
+// streamListener is a TCP, TLS, WS or WSS listener.
 type streamListener struct {
 	transport string
 	ln        *net.TCPListener
@@ -22,17 +22,18 @@ type streamListener struct {
 }
 
 // connKey indexes the connection table as RFC 3261 §18 says: transport,
-// far-end address and port. For dialed TLS connections the name verified
-// is part of the key, so that a connection is reused only for the
-// identity it was authenticated as (RFC 5923 §8.1).
+// far-end address and port. For dialed TLS and WSS connections the name
+// verified is part of the key, so that a connection is reused only for
+// the identity it was authenticated as (RFC 5923 §8.1).
 type connKey struct {
 	transport string
 	remote    netip.AddrPort
 	name      string
 }
 
-// conn is a TCP or TLS connection, accepted or dialed; both kinds are in
-// the connection table and serve requests and responses alike.
+// conn is a TCP, TLS, WS or WSS connection, accepted or dialed; both
+// kinds are in the connection table and serve requests and responses
+// alike.
 type conn struct {
 	l         *Layer
 	key       connKey
@@ -44,8 +45,13 @@ type conn struct {
 	nc            net.Conn
 	tc            *tls.Conn // nc as a TLS connection, or nil
 	local, remote netip.AddrPort
-	ready         chan struct{} // closed when the dial is over
+	ready         chan struct{} // closed when the dial (or an accepted WebSocket's handshake) is over
 	err           error         // the dial's error, after ready
+
+	// WS, WSS: the reader of frames, holding what followed the opening
+	// handshake. Set before ready is closed, then used by the read loop
+	// only.
+	ws *wsStream
 
 	dialing   bool // guarded by l.mu: in the table, dial not over
 	wmu       sync.Mutex
@@ -135,13 +141,15 @@ func (l *Layer) accept(s *streamListener, tcp *net.TCPConn) {
 		local:     local,
 		remote:    remote,
 	}
-	if s.transport == TLS {
+	if isTLS(s.transport) {
 		c.tc = tls.Server(tcp, l.cfg.TLSConfig)
 		c.nc = c.tc
 	}
 	c.lastWrite.Store(time.Now().UnixNano())
 	c.ready = make(chan struct{})
-	close(c.ready)
+	if !isWS(s.transport) {
+		close(c.ready) // a WebSocket is ready after its handshake, in readLoop
+	}
 
 	l.mu.Lock()
 	switch {
@@ -180,7 +188,7 @@ func (l *Layer) accept(s *streamListener, tcp *net.TCPConn) {
 // fresh reports that this call dialed the connection.
 func (l *Layer) getConn(transport string, dst netip.AddrPort, name string) (c *conn, fresh bool, err error) {
 	key := connKey{transport: transport, remote: dst}
-	if transport == TLS {
+	if isTLS(transport) {
 		key.name = name
 	}
 	for range 3 { // a connection found closing is retried
@@ -224,12 +232,18 @@ func (l *Layer) dial(c *conn, name string) error {
 	dst := c.key.remote
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp"+family(dst.Addr()), dst.String())
-	if err == nil && c.transport == TLS {
+	if err == nil && isTLS(c.transport) {
 		tc := tls.Client(nc, l.tlsClientConfig(name, dst.Addr()))
 		if err = tc.HandshakeContext(ctx); err != nil {
 			nc.Close()
 		} else {
 			c.tc, nc = tc, tc
+		}
+	}
+	var ws *wsStream
+	if err == nil && isWS(c.transport) {
+		if ws, err = l.dialWS(ctx, nc, name, dst); err != nil {
+			nc.Close()
 		}
 	}
 	l.mu.Lock()
@@ -251,6 +265,7 @@ func (l *Layer) dial(c *conn, name string) error {
 		return err
 	}
 	c.nc = nc
+	c.ws = ws
 	c.remote = dst
 	local := nc.LocalAddr().(*net.TCPAddr).AddrPort()
 	c.local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
@@ -286,9 +301,18 @@ func (c *conn) close() {
 	l.mu.Unlock()
 }
 
-// write sends b whole, within WriteTimeout; a failed write closes the
-// connection, as its stream state is then unknown.
+// write sends the message b whole, within WriteTimeout: on TCP and TLS as
+// it is, on WS and WSS as one WebSocket message (RFC 7118 §5). A failed
+// write closes the connection, as its stream state is then unknown.
 func (c *conn) write(b []byte) error {
+	if isWS(c.transport) {
+		return c.writeWS(messageOpcode(b), b)
+	}
+	return c.writeRaw(b)
+}
+
+// writeRaw writes b to the connection as it is.
+func (c *conn) writeRaw(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closed.Load() {
@@ -312,20 +336,61 @@ const pong = "\r\n"
 
 // readLoop frames and delivers messages until the connection fails, is
 // closed, idles for IdleTimeout or takes longer than ReadTimeout to send a
-// message it has started.
+// message it has started. An accepted connection first goes through its
+// TLS and WebSocket handshakes.
 func (c *conn) readLoop() {
 	l := c.l
 	defer l.wg.Done()
 	defer c.close()
-	if c.tc != nil && c.accepted {
+	if c.accepted {
+		err := c.serverHandshakes()
+		if isWS(c.transport) {
+			// accept left ready open for the handshake.
+			if err != nil {
+				c.close()
+				c.err = err
+			}
+			close(c.ready)
+		}
+		if err != nil {
+			return
+		}
+	}
+	if isWS(c.transport) {
+		c.readWS()
+		return
+	}
+	c.readStream()
+}
+
+// serverHandshakes runs the TLS handshake of an accepted TLS or WSS
+// connection, then the opening handshake of a WS or WSS one.
+func (c *conn) serverHandshakes() error {
+	l := c.l
+	if c.tc != nil {
 		ctx, cancel := context.WithTimeout(l.ctx, l.cfg.ReadTimeout)
 		err := c.tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
 			l.log.Debug("tls handshake failed", "remote", c.remote, "err", err)
-			return
+			return err
 		}
 	}
+	if isWS(c.transport) {
+		if err := c.acceptWS(); err != nil {
+			if !errors.Is(err, errWSRefused) { // a refusal is logged with its reason
+				l.log.Debug("websocket handshake failed", "transport", c.transport, "remote", c.remote, "err", err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// readStream is the read loop of a TCP or TLS connection: messages framed
+// by Content-Length (RFC 3261 §18.3) and RFC 5626 CRLF keep-alives.
+func (c *conn) readStream() {
+	l := c.l
 	bp := l.bufs.getSmall()
 	defer l.bufs.putSmall(bp)
 	buf := bp[:]
@@ -430,5 +495,25 @@ func (c *conn) framingError(err error, last []byte, buffered int, src Source) {
 	}
 	if req, ok := m.(*sip.Request); ok {
 		l.reject(req, err, src)
+	}
+}
+
+// openConn returns the open connection under key if it is ready, else
+// nil; it neither dials nor waits.
+func (l *Layer) openConn(key connKey) *conn {
+	l.mu.Lock()
+	c := l.conns[key]
+	l.mu.Unlock()
+	if c == nil || c.closed.Load() {
+		return nil
+	}
+	select {
+	case <-c.ready:
+		if c.err != nil {
+			return nil
+		}
+		return c
+	default:
+		return nil
 	}
 }

@@ -14,8 +14,8 @@ import (
 
 // TestRoundTrip: a Layer A sends a request to a Layer B, which sees it
 // stamped with received and rport and answers it; A gets the answer. Over
-// streams the answer comes back on the connection A opened, and neither
-// side opens another.
+// streams (WebSocket included) the answer comes back on the connection A
+// opened, and neither side opens another.
 func TestRoundTrip(t *testing.T) {
 	tlsCfg := tlsConfig(t)
 	tests := []struct {
@@ -24,9 +24,13 @@ func TestRoundTrip(t *testing.T) {
 		{"udp", "udp", "127.0.0.1"},
 		{"tcp", "tcp", "127.0.0.1"},
 		{"tls", "tls", "127.0.0.1"},
+		{"ws", "ws", "127.0.0.1"},
+		{"wss", "wss", "127.0.0.1"},
 		{"udp ipv6", "udp", "::1"},
 		{"tcp ipv6", "tcp", "::1"},
 		{"tls ipv6", "tls", "::1"},
+		{"ws ipv6", "ws", "::1"},
+		{"wss ipv6", "wss", "::1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,14 +227,30 @@ func TestClose(t *testing.T) {
 	for _, l := range []*Layer{a, b} {
 		listen(t, l, "udp", "127.0.0.1:0")
 		listen(t, l, "tcp", "127.0.0.1:0")
+		listen(t, l, "ws", "127.0.0.1:0")
 	}
 	bTCP := listen(t, b, "tcp", "127.0.0.1:0")
-	// A connection with read loops at both ends.
+	bWS := listen(t, b, "ws", "127.0.0.1:0")
+	// Connections with read loops at both ends, and one stuck in its
+	// WebSocket handshake.
 	if err := a.SendRequest(newRequest(t, sip.MethodOptions, "close", "SIP/2.0/TCP x;branch=z9hG4bKc", nil), Target{Transport: TCP, Addr: bTCP}); err != nil {
 		t.Fatal(err)
 	}
 	recB.next(t)
-	if a.connCount() != 1 || b.connCount() != 1 {
+	if err := a.SendRequest(newRequest(t, sip.MethodOptions, "close-ws", "SIP/2.0/WS x;branch=z9hG4bKw", nil), Target{Transport: WS, Addr: bWS}); err != nil {
+		t.Fatal(err)
+	}
+	recB.next(t)
+	stalled := dialRaw(t, bWS)
+	write(t, stalled, "GET / HTTP/1.1\r\n")
+	if a.connCount() != 2 {
+		t.Fatalf("connections: A %d", a.connCount())
+	}
+	deadline := time.Now().Add(waitFor)
+	for b.connCount() != 3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // a bounded poll: accepting leaves no event
+	}
+	if b.connCount() != 3 {
 		t.Fatalf("connections: A %d, B %d", a.connCount(), b.connCount())
 	}
 	for _, l := range []*Layer{a, b} {
@@ -238,7 +258,7 @@ func TestClose(t *testing.T) {
 			t.Errorf("Close: %v", err)
 		}
 	}
-	deadline := time.Now().Add(waitFor)
+	deadline = time.Now().Add(waitFor)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond) // a bounded poll: goroutines leave no event
 	}
@@ -270,6 +290,8 @@ func TestListen(t *testing.T) {
 		{"udp", "127.0.0.1:0", true},
 		{"TCP", "127.0.0.1:0", true},
 		{"tls", "127.0.0.1:0", false}, // no TLSConfig
+		{"ws", "127.0.0.1:0", true},
+		{"WSS", "127.0.0.1:0", false}, // no TLSConfig
 		{"sctp", "127.0.0.1:0", false},
 		{"udp", "localhost:5060", false},
 		{"udp", "127.0.0.1", false},

@@ -29,9 +29,9 @@ func Reliable(transport string) bool {
 // Target is where a request is sent: the result of RFC 3263 resolution of
 // the next hop.
 type Target struct {
-	Transport  string         // UDP, TCP, TLS
+	Transport  string         // UDP, TCP, TLS, WS, WSS
 	Addr       netip.AddrPort // destination IP and port
-	ServerName string         // TLS: the name to verify; "" means Addr's IP
+	ServerName string         // TLS, WSS: the name to verify; WS, WSS: the Host; "" means Addr's IP
 
 	// Pinned keeps Transport as it is: a UDP request larger than the MTU
 	// allows is not moved to TCP (RFC 3261 §18.1.1). Set it when the
@@ -44,7 +44,7 @@ type Target struct {
 // connection, so that responses to a request go back the way RFC 3261
 // §18.2.2 and RFC 3581 §4 say.
 type Source struct {
-	Transport string         // UDP, TCP, TLS
+	Transport string         // UDP, TCP, TLS, WS, WSS
 	Remote    netip.AddrPort // the peer's address as seen on the socket
 	Local     netip.AddrPort // our address the message arrived on
 
