@@ -159,10 +159,11 @@ func loopbackTLS(t *testing.T) *tls.Config {
 func TestStackRoundTrip(t *testing.T) {
 	for _, tc := range []struct{ network, name string }{
 		{"udp", transport.UDP}, {"tcp", transport.TCP}, {"tls", transport.TLS},
+		{"ws", transport.WS}, {"wss", transport.WSS},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var cfg *tls.Config
-			if tc.network == "tls" {
+			if tc.network == "tls" || tc.network == "wss" {
 				cfg = loopbackTLS(t)
 			}
 			uas := &answering{}
