@@ -36,7 +36,7 @@ var ErrNotHandled = errors.New("server: not handled")
 func Chain(handlers ...Handler) Handler {
 	return HandlerFunc(func(ctx context.Context, tx *transaction.ServerTx, req *sip.Request) error {
 		for _, h := range handlers {
-			if err := h.ServeSIP(ctx, tx, req); err != ErrNotHandled {
+			if err := h.ServeSIP(ctx, tx, req); !errors.Is(err, ErrNotHandled) {
 				return err
 			}
 		}

@@ -26,6 +26,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version", "-version", "--version", "-v":
 		fmt.Fprintln(stdout, "sipd", versionString())
 		return 0
+	case "serve":
+		return runServe(args[1:], stdout, stderr)
+	case "user":
+		return runUser(args[1:], stdout, stderr)
 	case "cert":
 		return runCert(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -42,6 +46,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, `usage: sipd <command> [flags]
 
 commands:
+  serve     run the SIP server (registrar with digest auth, OPTIONS); see sipd serve -h
+  user      add, delete or list accounts: user add USER@DOMAIN --password SECRET
   version   print the version
   cert      write a self-signed TLS certificate and key (--host, --cert, --key)
   help      print this help`)
