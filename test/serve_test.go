@@ -1,0 +1,276 @@
+package test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sipd/sipd/auth"
+	"github.com/sipd/sipd/sip"
+	"github.com/sipd/sipd/storage/sqlite"
+	"github.com/sipd/sipd/transaction"
+	"github.com/sipd/sipd/transport"
+)
+
+var (
+	buildOnce sync.Once
+	sipdBin   string
+	buildErr  error
+)
+
+// sipdBinary builds cmd/sipd once per test run.
+func sipdBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sipd-test-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		sipdBin = filepath.Join(dir, "sipd")
+		out, err := exec.Command("go", "build", "-o", sipdBin, "../cmd/sipd").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return sipdBin
+}
+
+// sipdProc is a running `sipd serve`.
+type sipdProc struct {
+	cmd  *exec.Cmd
+	addr netip.AddrPort // its UDP listener
+	done chan struct{}
+}
+
+// startSipd runs `sipd serve` on a loopback UDP port of the system's
+// choosing and waits for the log line that names it.
+func startSipd(t *testing.T, dataDir string, extra ...string) *sipdProc {
+	t.Helper()
+	args := append([]string{"serve", "--listen", "udp:127.0.0.1:0", "--domain", "example.com", "--data-dir", dataDir}, extra...)
+	cmd := exec.Command(sipdBinary(t), args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &sipdProc{cmd: cmd, done: make(chan struct{})}
+	ready := make(chan netip.AddrPort, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line struct {
+				Msg    string   `json:"msg"`
+				Listen []string `json:"listen"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "sipd serving" && len(line.Listen) > 0 {
+				if ap, err := netip.ParseAddrPort(strings.TrimPrefix(line.Listen[0], "udp:")); err == nil {
+					ready <- ap
+				}
+			}
+		}
+		io.Copy(io.Discard, stderr)
+		cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.kill() })
+	select {
+	case p.addr = <-ready:
+		return p
+	case <-p.done:
+		t.Fatal("sipd exited before it served")
+	case <-time.After(20 * time.Second):
+		t.Fatal("sipd did not start within 20 s")
+	}
+	return nil
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *sipdProc) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// registerer is a UA built on our transport and transaction layers that
+// registers with digest authentication (RFC 3261 §10.2, §22).
+type registerer struct {
+	node *node
+}
+
+func newRegisterer(t *testing.T) *registerer {
+	return &registerer{node: newNode(t, "udp", nil, &answering{})}
+}
+
+// register sends REGISTER for user@example.com with the given Contact
+// ("" fetches the bindings) and answers one 401 challenge.
+func (r *registerer) register(server netip.AddrPort, user, password, contact string, expires int) (*sip.Response, error) {
+	callID := "reg-" + user + "-" + r.node.addr.String()
+	var authz string
+	for cseq := 1; cseq <= 2; cseq++ {
+		ruri, _ := sip.ParseURI("sip:example.com")
+		req := sip.NewRequest(sip.MethodRegister, ruri)
+		req.PushVia(sip.Via{Transport: transport.UDP, Host: "placeholder.invalid", Params: sip.Params(";branch=" + transaction.NewBranch())})
+		req.Add("Max-Forwards", "70")
+		req.Add("From", "<sip:"+user+"@example.com>;tag=f"+user)
+		req.Add("To", "<sip:"+user+"@example.com>")
+		req.Add("Call-ID", callID)
+		req.Add("CSeq", strconv.Itoa(cseq)+" REGISTER")
+		if contact != "" {
+			req.Add("Contact", contact)
+			req.Add("Expires", strconv.Itoa(expires))
+		}
+		if authz != "" {
+			req.Add("Authorization", authz)
+		}
+		c := newCollector()
+		if _, err := r.node.tl.Request(req, transport.Target{Transport: transport.UDP, Addr: server}, c); err != nil {
+			return nil, err
+		}
+		var resp *sip.Response
+		select {
+		case resp = <-c.final:
+		case err := <-c.err:
+			return nil, err
+		case <-time.After(10 * time.Second):
+			return nil, errors.New("no response")
+		}
+		if resp.StatusCode != sip.StatusUnauthorized || authz != "" {
+			return resp, nil
+		}
+		ch, err := sip.ParseChallenge(resp.Get("WWW-Authenticate"))
+		if err != nil {
+			return nil, err
+		}
+		ha1 := auth.HA1(ch.Algorithm, user, ch.Realm, password)
+		cred := sip.Credentials{Scheme: "Digest", Username: user, Realm: ch.Realm, Nonce: ch.Nonce,
+			URI: ruri.String(), Algorithm: ch.Algorithm, CNonce: "c" + user, QOP: "auth", NC: "00000001", Opaque: ch.Opaque}
+		cred.Response = auth.Response(ch.Algorithm, ha1, ch.Nonce, cred.NC, cred.CNonce, "auth", sip.MethodRegister, cred.URI)
+		authz = cred.String()
+	}
+	return nil, errors.New("unreachable")
+}
+
+// addUsers writes accounts into the data directory's store, as
+// `sipd user add` does, before the server starts.
+func addUsers(t *testing.T, dataDir string, n int) {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(dataDir, "sipd.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for i := range n {
+		u := "user" + strconv.Itoa(i)
+		if err := store.Users().Put(context.Background(), auth.NewUser(u, "example.com", "pw-"+u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// forEach runs f for 0..n-1 on a bounded number of goroutines and returns
+// the first error.
+func forEach(n, workers int, f func(i int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan int)
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := f(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// TestServeRegisterDurable: 1,000 users register with digest auth through
+// our own UA against `sipd serve`; every one gets 200. Then the server is
+// killed with SIGKILL and restarted: every binding is still there, with the
+// expiry it had left.
+func TestServeRegisterDurable(t *testing.T) {
+	const users, expires = 1000, 600
+	dataDir := t.TempDir()
+	addUsers(t, dataDir, users)
+	srv := startSipd(t, dataDir)
+	ua := newRegisterer(t)
+	contact := func(i int) string { return "sip:user" + strconv.Itoa(i) + "@127.0.0.1:5999" }
+
+	registered := time.Now()
+	err := forEach(users, 32, func(i int) error {
+		u := "user" + strconv.Itoa(i)
+		resp, err := ua.register(srv.addr, u, "pw-"+u, "<"+contact(i)+">", expires)
+		if err != nil {
+			return fmt.Errorf("%s: %v", u, err)
+		}
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("%s: %d %s", u, resp.StatusCode, resp.Reason)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A wrong password is refused.
+	if resp, err := ua.register(srv.addr, "user1", "wrong", "<sip:x@127.0.0.1>", expires); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("wrong password: %v %v", resp, err)
+	}
+
+	srv.kill()
+	srv = startSipd(t, dataDir)
+	err = forEach(users, 32, func(i int) error {
+		u := "user" + strconv.Itoa(i)
+		resp, err := ua.register(srv.addr, u, "pw-"+u, "", 0) // fetch
+		if err != nil {
+			return fmt.Errorf("%s: %v", u, err)
+		}
+		cs, err := resp.Contacts()
+		if resp.StatusCode != 200 || err != nil || len(cs) != 1 {
+			return fmt.Errorf("%s: %d, contacts %v %v", u, resp.StatusCode, cs, err)
+		}
+		if got := cs[0].URI.String(); got != contact(i) {
+			return fmt.Errorf("%s: contact %s, want %s", u, got, contact(i))
+		}
+		left, ok := cs[0].Expires()
+		want := expires - int(time.Since(registered).Seconds())
+		if !ok || left > expires || left < want-2 {
+			return fmt.Errorf("%s: expires %d, want about %d", u, left, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
