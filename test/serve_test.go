@@ -274,3 +274,60 @@ func TestServeRegisterDurable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSIPpRegisterDigest: SIPp registers users with digest authentication
+// through its [authentication] keyword, one run per user (SIPp 3.6.1 takes
+// the credentials from -au/-ap only). SIPp answers only the first
+// challenge and knows only MD5, so the server offers MD5 alone, as an
+// operator with such phones would configure it. Our UA then sees each
+// binding with a fetch.
+func TestSIPpRegisterDigest(t *testing.T) {
+	sipp, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatal("sipp not found: ./test.sh installs it (Debian package sip-tester)")
+	}
+	const users = 3
+	dataDir := t.TempDir()
+	addUsers(t, dataDir, users)
+	srv := startSipd(t, dataDir, "--auth-algorithms", "MD5")
+	dir := t.TempDir()
+	scen, err := os.ReadFile("testdata/sipp/register_auth.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "register_auth.xml"), scen, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ports := make([]int, users)
+	for i := range users {
+		u := "user" + strconv.Itoa(i)
+		ports[i] = freeUDPPort(t)
+		cmd := exec.Command(sipp, srv.addr.String(), "-sf", "register_auth.xml",
+			"-i", "127.0.0.1", "-p", strconv.Itoa(ports[i]), "-m", "1",
+			"-key", "reguser", u, "-key", "regdomain", "example.com",
+			"-au", u, "-ap", "pw-"+u, "-auth_uri", "example.com",
+			"-timeout", "10s", "-timeout_error", "-trace_err", "-nostdin")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			errs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
+			for _, e := range errs {
+				b, _ := os.ReadFile(e)
+				t.Logf("%s:\n%s", e, b)
+			}
+			t.Fatalf("sipp for %s: %v\n%s", u, err, tail(string(out), 2000))
+		}
+	}
+	ua := newRegisterer(t)
+	for i := range users {
+		u := "user" + strconv.Itoa(i)
+		resp, err := ua.register(srv.addr, u, "pw-"+u, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, _ := resp.Contacts()
+		want := "sip:" + u + "@127.0.0.1:" + strconv.Itoa(ports[i])
+		if resp.StatusCode != 200 || len(cs) != 1 || cs[0].URI.String() != want {
+			t.Errorf("%s: %d %v, want one binding %s", u, resp.StatusCode, cs, want)
+		}
+	}
+}

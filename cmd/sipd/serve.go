@@ -29,6 +29,7 @@ type serveFlags struct {
 	domains  stringList
 	dataDir  string
 	authMode string
+	authAlgs string
 	logLevel string
 	tlsCert  string
 	tlsKey   string
@@ -42,6 +43,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.Var(&f.domains, "domain", "a domain the server is registrar for; repeatable (default: this machine's host name)")
 	fs.StringVar(&f.dataDir, "data-dir", "sipd-data", "the directory of the embedded store")
 	fs.StringVar(&f.authMode, "auth", "required", "digest authentication of REGISTER: required or off")
+	fs.StringVar(&f.authAlgs, "auth-algorithms", "SHA-256,MD5", "digest algorithms to challenge with, in order of preference (RFC 8760 §2.4); old clients answer only the first: MD5 alone suits them")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "certificate file for tls listeners (sipd cert writes one)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "private key file for tls listeners")
@@ -69,6 +71,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	if f.authMode != "required" && f.authMode != "off" {
 		errs = append(errs, fmt.Errorf("--auth %q: want required or off", f.authMode))
 	}
+	if _, err := f.algorithms(); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := parseLevel(f.logLevel); err != nil {
 		errs = append(errs, err)
 	}
@@ -81,6 +86,20 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
 	}
 	return f, errors.Join(errs...)
+}
+
+// algorithms parses --auth-algorithms.
+func (f *serveFlags) algorithms() ([]string, error) {
+	var algs []string
+	for _, a := range strings.Split(f.authAlgs, ",") {
+		switch a = strings.ToUpper(strings.TrimSpace(a)); a {
+		case auth.AlgorithmMD5, auth.AlgorithmSHA256:
+			algs = append(algs, a)
+		default:
+			return nil, fmt.Errorf("--auth-algorithms: %q is not MD5 or SHA-256", a)
+		}
+	}
+	return algs, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -138,7 +157,8 @@ func serve(ctx context.Context, f *serveFlags, logOut io.Writer, ready func([]st
 
 	var authn *auth.Authenticator
 	if f.authMode == "required" {
-		authn = auth.New(auth.Config{}, store.Users())
+		algs, _ := f.algorithms()
+		authn = auth.New(auth.Config{Algorithms: algs}, store.Users())
 	}
 	reg, err := registrar.New(registrar.Config{Domains: f.domains, Auth: authn, Logger: log}, store)
 	if err != nil {
