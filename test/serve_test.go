@@ -53,9 +53,10 @@ func sipdBinary(t *testing.T) string {
 
 // sipdProc is a running `sipd serve`.
 type sipdProc struct {
-	cmd  *exec.Cmd
-	addr netip.AddrPort // its UDP listener
-	done chan struct{}
+	cmd   *exec.Cmd
+	addr  netip.AddrPort            // its first (UDP) listener
+	addrs map[string]netip.AddrPort // every listener, by scheme ("udp", "tcp", ...)
+	done  chan struct{}
 }
 
 // startSipd runs `sipd serve` on a loopback UDP port of the system's
@@ -71,7 +72,7 @@ func startSipd(t *testing.T, dataDir string, extra ...string) *sipdProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &sipdProc{cmd: cmd, done: make(chan struct{})}
+	p := &sipdProc{cmd: cmd, done: make(chan struct{}), addrs: map[string]netip.AddrPort{}}
 	ready := make(chan netip.AddrPort, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -81,9 +82,17 @@ func startSipd(t *testing.T, dataDir string, extra ...string) *sipdProc {
 				Listen []string `json:"listen"`
 			}
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "sipd serving" && len(line.Listen) > 0 {
-				if ap, err := netip.ParseAddrPort(strings.TrimPrefix(line.Listen[0], "udp:")); err == nil {
-					ready <- ap
+				var first netip.AddrPort
+				for i, l := range line.Listen {
+					scheme, a, _ := strings.Cut(l, ":")
+					if ap, err := netip.ParseAddrPort(a); err == nil {
+						p.addrs[scheme] = ap
+						if i == 0 {
+							first = ap
+						}
+					}
 				}
+				ready <- first
 			}
 		}
 		io.Copy(io.Discard, stderr)
