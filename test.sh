@@ -5,9 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Interop tests drive sipd with real peers: SIPp (Debian package sip-tester).
+# Interop tests drive sipd with real peers: SIPp (Debian package sip-tester)
+# and baresip (Debian package baresip-core).
 need_pkgs=()
 command -v sipp >/dev/null 2>&1 || need_pkgs+=(sip-tester)
+command -v baresip >/dev/null 2>&1 || need_pkgs+=(baresip-core)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	echo "== installing ${need_pkgs[*]}"
 	SUDO=""
