@@ -18,7 +18,7 @@
 //   - Every change a REGISTER makes goes through one location.Store.Apply,
 //     so a request is applied whole or not at all, and concurrent
 //     REGISTERs for one AOR are serialized by the store.
-//   - CanonicalAOR gives the key of an AOR's bindings, "sip:user@domain"
+//   - location.CanonicalAOR gives the key of an AOR's bindings, "sip:user@domain"
 //     (§10.3 step 5); the proxy looks bindings up with it.
 //
 // Not done: RFC 5626 outbound (flows, reg-id matching) and RFC 5627 GRUU,

@@ -88,10 +88,10 @@ func OwnAOR(authUser string, aor sip.URI) bool {
 var (
 	errURIScheme       = &sip.StatusError{Code: sip.StatusUnsupportedURIScheme}
 	errDomainNotServed = &sip.StatusError{Code: sip.StatusForbidden, Reason: "Forbidden - domain not served"}
-	errToNotSIP        = &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad To: not a SIP or SIPS URI", Err: ErrNotSIP}
-	errToNoUser        = &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad To: no user part", Err: ErrNoUser}
-	errToNoHost        = &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad To: no host", Err: ErrNoHost}
-	errToEscape        = &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad To: malformed escape", Err: ErrBadEscape}
+	errToNotSIP        = &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad To: not a SIP or SIPS URI", Err: location.ErrNotSIP}
+	errToNoUser        = &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad To: no user part", Err: location.ErrNoUser}
+	errToNoHost        = &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad To: no host", Err: location.ErrNoHost}
+	errToEscape        = &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad To: malformed escape", Err: location.ErrBadEscape}
 	errNoCallID        = &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad Call-ID: missing"}
 	errCredentials     = &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad Authorization: malformed credentials"}
 	errNotAllowed      = &sip.StatusError{Code: sip.StatusForbidden, Reason: "Forbidden - not allowed to register this AOR"}
@@ -152,7 +152,7 @@ func (r *Registrar) serve(ctx context.Context, tx *transaction.ServerTx, req *si
 	if err != nil {
 		return err
 	}
-	user, host, err := canonical(to.URI)
+	user, host, err := location.CanonicalParts(to.URI)
 	if err != nil {
 		return toError(err)
 	}
@@ -301,12 +301,12 @@ func (r *Registrar) aorServed(host, ruriHost string) bool {
 // toError maps an error of canonical to the answer.
 func toError(err error) error {
 	switch err {
-	case ErrNotSIP:
+	case location.ErrNotSIP:
 		// RFC 4475 §3.3.4 (unksm2): a registrar answers 400.
 		return errToNotSIP
-	case ErrNoUser:
+	case location.ErrNoUser:
 		return errToNoUser
-	case ErrNoHost:
+	case location.ErrNoHost:
 		return errToNoHost
 	}
 	return errToEscape

@@ -1,4 +1,4 @@
-package registrar
+package location
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 
 // Errors of CanonicalAOR.
 var (
-	ErrNotSIP    = errors.New("registrar: address-of-record is not a SIP or SIPS URI")
-	ErrNoUser    = errors.New("registrar: address-of-record has no user part")
-	ErrNoHost    = errors.New("registrar: address-of-record has no host")
+	ErrNotSIP    = errors.New("location: address-of-record is not a SIP or SIPS URI")
+	ErrNoUser    = errors.New("location: address-of-record has no user part")
+	ErrNoHost    = errors.New("location: address-of-record has no host")
 	ErrBadEscape = errors.New("registrar: malformed escape in address-of-record")
 )
 
@@ -39,15 +39,16 @@ var (
 // The proxy looks bindings up with the same function, applied to the
 // Request-URI.
 func CanonicalAOR(u sip.URI) (string, error) {
-	user, host, err := canonical(u)
+	user, host, err := CanonicalParts(u)
 	if err != nil {
 		return "", err
 	}
 	return "sip:" + user + "@" + host, nil
 }
 
-// canonical returns the canonical user part (escaped) and host of an AOR.
-func canonical(u sip.URI) (user, host string, err error) {
+// CanonicalParts returns the canonical user part (escaped) and host of an
+// AOR, as CanonicalAOR joins them.
+func CanonicalParts(u sip.URI) (user, host string, err error) {
 	switch {
 	case !u.IsSIP():
 		return "", "", ErrNotSIP
