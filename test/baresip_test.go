@@ -2,6 +2,7 @@ package test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -252,7 +253,7 @@ func TestBaresipRegister(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dataDir := t.TempDir()
 			addUsers(t, dataDir, 1)
-			srv := startSipd(t, dataDir, "--auth-algorithms", "MD5")
+			srv := startSipd(t, dataDir, "--auth-algorithms", "MD5", "--admin", "127.0.0.1:0")
 			dns := newDNSTrap(t)
 			ua := newRegisterer(t)
 			bs := startBaresip(t, srv.addr, tt.password, dns.addr())
@@ -281,6 +282,23 @@ func TestBaresipRegister(t *testing.T) {
 				}
 				if err := bs.waitLine(5*time.Second, "user0@example.com", "200 OK"); err != nil {
 					t.Error(err)
+				}
+				// The operator sees it too: sipd ctl registrations --json.
+				out, err := exec.Command(sipdBinary(t), "ctl", "registrations", "--admin", srv.admin, "--json").Output()
+				if err != nil {
+					t.Fatalf("sipd ctl: %v", err)
+				}
+				var regs []struct {
+					AOR, Contact, Transport, Source string
+					UserAgent                       string `json:"user_agent"`
+				}
+				if err := json.Unmarshal(out, &regs); err != nil {
+					t.Fatalf("sipd ctl output: %v\n%s", err, out)
+				}
+				if len(regs) != 1 || regs[0].AOR != "sip:user0@example.com" || regs[0].Transport != "UDP" ||
+					!strings.Contains(regs[0].Contact, "@127.0.0.1:"+strconv.Itoa(bs.port)) ||
+					!strings.HasPrefix(strings.ToLower(regs[0].UserAgent), "baresip") {
+					t.Errorf("sipd ctl registrations --json:\n%s", out)
 				}
 				return
 			}

@@ -56,6 +56,7 @@ type sipdProc struct {
 	cmd   *exec.Cmd
 	addr  netip.AddrPort            // its first (UDP) listener
 	addrs map[string]netip.AddrPort // every listener, by scheme ("udp", "tcp", ...)
+	admin string                    // the admin API's address, when --admin was given
 	done  chan struct{}
 }
 
@@ -80,9 +81,11 @@ func startSipd(t *testing.T, dataDir string, extra ...string) *sipdProc {
 			var line struct {
 				Msg    string   `json:"msg"`
 				Listen []string `json:"listen"`
+				Admin  string   `json:"admin"`
 			}
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "sipd serving" && len(line.Listen) > 0 {
 				var first netip.AddrPort
+				p.admin = line.Admin
 				for i, l := range line.Listen {
 					scheme, a, _ := strings.Cut(l, ":")
 					if ap, err := netip.ParseAddrPort(a); err == nil {
@@ -298,7 +301,7 @@ func TestSIPpRegisterDigest(t *testing.T) {
 	const users = 3
 	dataDir := t.TempDir()
 	addUsers(t, dataDir, users)
-	srv := startSipd(t, dataDir, "--auth-algorithms", "MD5")
+	srv := startSipd(t, dataDir, "--auth-algorithms", "MD5", "--mode", "redirect")
 	dir := t.TempDir()
 	scen, err := os.ReadFile("testdata/sipp/register_auth.xml")
 	if err != nil {
@@ -337,6 +340,41 @@ func TestSIPpRegisterDigest(t *testing.T) {
 		want := "sip:" + u + "@127.0.0.1:" + strconv.Itoa(ports[i])
 		if resp.StatusCode != 200 || len(cs) != 1 || cs[0].URI.String() != want {
 			t.Errorf("%s: %d %v, want one binding %s", u, resp.StatusCode, cs, want)
+		}
+	}
+
+	// Redirect mode: an INVITE to a registered user gets 302 with the
+	// contact SIPp registered; one to an unknown user 404.
+	for _, tc := range []struct {
+		user    string
+		code    int
+		contact string
+	}{
+		{"user1", 302, "sip:user1@127.0.0.1:" + strconv.Itoa(ports[1])},
+		{"nobody", 404, ""},
+	} {
+		ruri, _ := sip.ParseURI("sip:" + tc.user + "@example.com")
+		inv := sip.NewRequest(sip.MethodInvite, ruri)
+		inv.PushVia(sip.Via{Transport: transport.UDP, Host: "placeholder.invalid", Params: sip.Params(";branch=" + transaction.NewBranch())})
+		inv.Add("Max-Forwards", "70")
+		inv.Add("From", "<sip:caller@example.com>;tag=c1")
+		inv.Add("To", "<sip:"+tc.user+"@example.com>")
+		inv.Add("Call-ID", "redirect-"+tc.user)
+		inv.Add("CSeq", "1 INVITE")
+		inv.Add("Contact", "<sip:caller@127.0.0.1>")
+		c := newCollector()
+		if _, err := ua.node.tl.Request(inv, transport.Target{Transport: transport.UDP, Addr: srv.addr}, c); err != nil {
+			t.Fatal(err)
+		}
+		resp := c.wait(t, 5*time.Second)
+		if resp.StatusCode != tc.code {
+			t.Fatalf("INVITE %s: %d %s, want %d", tc.user, resp.StatusCode, resp.Reason, tc.code)
+		}
+		if tc.contact != "" {
+			cs, _ := resp.Contacts()
+			if len(cs) != 1 || cs[0].URI.String() != tc.contact {
+				t.Errorf("INVITE %s: 302 contacts %v, want %s", tc.user, cs, tc.contact)
+			}
 		}
 	}
 }

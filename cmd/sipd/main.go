@@ -30,6 +30,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(args[1:], stdout, stderr)
 	case "user":
 		return runUser(args[1:], stdout, stderr)
+	case "check-config":
+		return runCheckConfig(args[1:], stdout, stderr)
 	case "ctl":
 		return runCtl(args[1:], stdout, stderr)
 	case "cert":
@@ -50,6 +52,7 @@ func usage(w io.Writer) {
 commands:
   serve     run the SIP server (registrar with digest auth, OPTIONS); see sipd serve -h
   user      add, delete or list accounts: user add USER@DOMAIN --password SECRET
+  check-config FILE   check a config file and report every problem
   ctl       read a running server's state: ctl registrations [--admin ADDR] [--json]
   version   print the version
   cert      write a self-signed TLS certificate and key (--host, --cert, --key)

@@ -14,7 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sipd/sipd/admin"
 	"github.com/sipd/sipd/auth"
+	"github.com/sipd/sipd/config"
+	"github.com/sipd/sipd/redirect"
 	"github.com/sipd/sipd/registrar"
 	"github.com/sipd/sipd/server"
 	"github.com/sipd/sipd/sip"
@@ -22,108 +25,84 @@ import (
 	"github.com/sipd/sipd/transport"
 )
 
-// serveFlags are the operator's knobs; the names are the contract of
-// DESIGN.md's "Operators' surface".
-type serveFlags struct {
-	listen   stringList
-	domains  stringList
-	dataDir  string
-	authMode string
-	authAlgs string
-	logLevel string
-	tlsCert  string
-	tlsKey   string
-}
-
-func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
-	f := &serveFlags{}
+// loadServeConfig builds the configuration: the defaults, then the file
+// named by --config, then the flags given on the command line. The flag
+// names are the config keys' (DESIGN.md, "Operators' surface").
+func loadServeConfig(args []string, stderr io.Writer) (config.Config, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Var(&f.listen, "listen", "where to listen, scheme:host:port with scheme udp, tcp, tls, ws or wss; repeatable (default udp:0.0.0.0:5060 and tcp:0.0.0.0:5060)")
-	fs.Var(&f.domains, "domain", "a domain the server is registrar for; repeatable (default: this machine's host name)")
-	fs.StringVar(&f.dataDir, "data-dir", "sipd-data", "the directory of the embedded store")
-	fs.StringVar(&f.authMode, "auth", "required", "digest authentication of REGISTER: required or off")
-	fs.StringVar(&f.authAlgs, "auth-algorithms", "SHA-256,MD5", "digest algorithms to challenge with, in order of preference (RFC 8760 §2.4); old clients answer only the first: MD5 alone suits them")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&f.tlsCert, "tls-cert", "", "certificate file for tls listeners (sipd cert writes one)")
-	fs.StringVar(&f.tlsKey, "tls-key", "", "private key file for tls listeners")
+	var (
+		file                                                   string
+		listen, domains                                        stringList
+		dataDir, mode, adminAddr, authMode, authAlgs, logLevel string
+		tlsCert, tlsKey                                        string
+	)
+	fs.StringVar(&file, "config", "", "a config file (TOML; see docs/sipd.example.toml); flags override it")
+	fs.Var(&listen, "listen", "where to listen, scheme:host:port with scheme udp, tcp, tls, ws or wss; repeatable (default udp:0.0.0.0:5060 and tcp:0.0.0.0:5060)")
+	fs.Var(&domains, "domain", "a domain the server serves; repeatable (default: this machine's host name)")
+	fs.StringVar(&dataDir, "data-dir", "sipd-data", "the directory of the embedded store")
+	fs.StringVar(&mode, "mode", "registrar", "registrar (REGISTER and OPTIONS) or redirect (also 302 to registered contacts)")
+	fs.StringVar(&adminAddr, "admin", "", "address of the HTTP admin API, such as 127.0.0.1:8080 (off when empty)")
+	fs.StringVar(&authMode, "auth", "required", "digest authentication of REGISTER: required or off")
+	fs.StringVar(&authAlgs, "auth-algorithms", "SHA-256,MD5", "digest algorithms to challenge with, in order of preference (RFC 8760 §2.4); old clients answer only the first: MD5 alone suits them")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&tlsCert, "tls-cert", "", "certificate file for tls and wss listeners (sipd cert writes one)")
+	fs.StringVar(&tlsKey, "tls-key", "", "private key file for tls and wss listeners")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sipd serve [flags]\n\nruns the SIP server: registrar with digest authentication and OPTIONS, state in the embedded store")
+		fmt.Fprintln(stderr, "usage: sipd serve [flags]\n\nruns the SIP server on the embedded store: registrar with digest authentication, OPTIONS, and in redirect mode 302s")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return config.Config{}, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return config.Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if len(f.listen) == 0 {
-		f.listen = stringList{"udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"}
-	}
-	if len(f.domains) == 0 {
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			return nil, errors.New("no --domain given and no host name to default to")
-		}
-		f.domains = stringList{strings.ToLower(host)}
-	}
-	var errs []error
-	if f.authMode != "required" && f.authMode != "off" {
-		errs = append(errs, fmt.Errorf("--auth %q: want required or off", f.authMode))
-	}
-	if _, err := f.algorithms(); err != nil {
-		errs = append(errs, err)
-	}
-	if _, err := parseLevel(f.logLevel); err != nil {
-		errs = append(errs, err)
-	}
-	for _, l := range f.listen {
-		if _, _, err := splitListen(l); err != nil {
-			errs = append(errs, err)
+	cfg := config.Default()
+	if file != "" {
+		var err error
+		if cfg, err = config.Load(file); err != nil {
+			return config.Config{}, err
 		}
 	}
-	if (f.tlsCert == "") != (f.tlsKey == "") {
-		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
-	}
-	return f, errors.Join(errs...)
-}
-
-// algorithms parses --auth-algorithms.
-func (f *serveFlags) algorithms() ([]string, error) {
-	var algs []string
-	for _, a := range strings.Split(f.authAlgs, ",") {
-		switch a = strings.ToUpper(strings.TrimSpace(a)); a {
-		case auth.AlgorithmMD5, auth.AlgorithmSHA256:
-			algs = append(algs, a)
-		default:
-			return nil, fmt.Errorf("--auth-algorithms: %q is not MD5 or SHA-256", a)
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			cfg.Listen = listen
+		case "domain":
+			cfg.Domain = domains
+		case "data-dir":
+			cfg.DataDir = dataDir
+		case "mode":
+			cfg.Mode = mode
+		case "admin":
+			cfg.Admin = adminAddr
+		case "auth":
+			cfg.Auth = authMode
+		case "auth-algorithms":
+			cfg.AuthAlgorithms = nil
+			for _, a := range strings.Split(authAlgs, ",") {
+				cfg.AuthAlgorithms = append(cfg.AuthAlgorithms, strings.ToUpper(strings.TrimSpace(a)))
+			}
+		case "log-level":
+			cfg.LogLevel = logLevel
+		case "tls-cert":
+			cfg.TLSCert = tlsCert
+		case "tls-key":
+			cfg.TLSKey = tlsKey
 		}
+	})
+	for i := range cfg.Domain {
+		cfg.Domain[i] = strings.ToLower(cfg.Domain[i])
 	}
-	return algs, nil
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	if len(cfg.Domain) == 0 {
+		return config.Config{}, errors.New("no domain: give --domain (this machine has no host name to default to)")
 	}
-	return l, nil
-}
-
-// splitListen splits "udp:127.0.0.1:5060" into network and address.
-func splitListen(s string) (network, addr string, err error) {
-	network, addr, ok := strings.Cut(s, ":")
-	switch network = strings.ToLower(network); {
-	case !ok || addr == "":
-		return "", "", fmt.Errorf("--listen %q: want scheme:host:port", s)
-	case network != "udp" && network != "tcp" && network != "tls" && network != "ws" && network != "wss":
-		return "", "", fmt.Errorf("--listen %q: scheme must be udp, tcp, tls, ws or wss", s)
-	}
-	return network, addr, nil
+	return cfg, cfg.Validate()
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
-	f, err := parseServeFlags(args, stderr)
+	cfg, err := loadServeConfig(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -133,65 +112,103 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, f, stderr, nil); err != nil {
+	if err := serve(ctx, cfg, stderr, nil); err != nil {
 		fmt.Fprintln(stderr, "sipd serve:", err)
 		return 1
 	}
 	return 0
 }
 
+// splitListen splits "udp:127.0.0.1:5060" into network and address; the
+// config has validated the form.
+func splitListen(s string) (network, addr string) {
+	network, addr, _ = strings.Cut(s, ":")
+	return strings.ToLower(network), addr
+}
+
 // serve runs until ctx ends. ready, if not nil, gets the bound addresses
 // once every listener is up (tests use it).
-func serve(ctx context.Context, f *serveFlags, logOut io.Writer, ready func([]string)) error {
-	level, _ := parseLevel(f.logLevel)
-	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
-
-	if err := os.MkdirAll(f.dataDir, 0o750); err != nil {
+func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func([]string)) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(f.dataDir, "sipd.db"), sqlite.Options{})
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
+
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return err
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "sipd.db"), sqlite.Options{})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer store.Close()
 
 	var authn *auth.Authenticator
-	if f.authMode == "required" {
-		algs, _ := f.algorithms()
-		authn = auth.New(auth.Config{Algorithms: algs}, store.Users())
+	if cfg.Auth == config.AuthRequired {
+		authn = auth.New(auth.Config{Algorithms: cfg.AuthAlgorithms}, store.Users())
 	}
-	reg, err := registrar.New(registrar.Config{Domains: f.domains, Auth: authn, Logger: log}, store)
+	reg, err := registrar.New(registrar.Config{
+		Domains:        cfg.Domain,
+		Auth:           authn,
+		DefaultExpires: cfg.Registrar.DefaultExpires.Duration,
+		MinExpires:     cfg.Registrar.MinExpires.Duration,
+		MaxExpires:     cfg.Registrar.MaxExpires.Duration,
+		MaxContacts:    cfg.Registrar.MaxContacts,
+		Logger:         log,
+	}, store)
 	if err != nil {
 		return err
 	}
 	allow := []string{sip.MethodRegister, sip.MethodOptions}
+	handlers := []server.Handler{nil, reg}
+	if cfg.Mode == config.ModeRedirect {
+		rd, err := redirect.New(redirect.Config{Domains: cfg.Domain, Logger: log}, store, store.Users())
+		if err != nil {
+			return err
+		}
+		handlers = append(handlers, rd)
+		allow = []string{sip.MethodInvite, sip.MethodAck, sip.MethodCancel, sip.MethodBye, sip.MethodOptions,
+			sip.MethodRegister, sip.MethodMessage, sip.MethodSubscribe, sip.MethodNotify, sip.MethodRefer,
+			sip.MethodInfo, sip.MethodUpdate, sip.MethodPrack, sip.MethodPublish}
+	}
 	supported := []string{"path"}
-	var tcfg transport.Config
-	tcfg.Logger = log
-	tcfg.Hosts = f.domains
-	if f.tlsCert != "" {
-		if tcfg.TLSConfig, err = transport.LoadTLSConfig(f.tlsCert, f.tlsKey); err != nil {
+	handlers[0] = server.Options(allow, supported)
+
+	tcfg := transport.Config{Logger: log, Hosts: cfg.Domain}
+	if cfg.TLSCert != "" {
+		if tcfg.TLSConfig, err = transport.LoadTLSConfig(cfg.TLSCert, cfg.TLSKey); err != nil {
 			return fmt.Errorf("tls: %w", err)
 		}
 	}
 	srv := server.New(server.Config{Transport: tcfg, Allow: allow, Supported: supported, Logger: log},
-		server.Chain(server.Options(allow, supported), reg))
+		server.Chain(handlers...))
 	defer srv.Close()
 
 	var bound []string
-	for _, l := range f.listen {
-		network, addr, _ := splitListen(l)
-		if (network == "tls" || network == "wss") && tcfg.TLSConfig == nil {
-			return fmt.Errorf("--listen %s needs --tls-cert and --tls-key", l)
-		}
+	for _, l := range cfg.Listen {
+		network, addr := splitListen(l)
 		ap, err := srv.Listen(network, addr)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", l, err)
 		}
 		bound = append(bound, network+":"+ap.String())
 	}
-	log.Info("sipd serving", "version", versionString(), "listen", bound, "domains", []string(f.domains),
-		"data_dir", f.dataDir, "auth", f.authMode)
+	attrs := []any{"version", versionString(), "listen", bound, "domains", cfg.Domain,
+		"mode", cfg.Mode, "data_dir", cfg.DataDir, "auth", cfg.Auth}
+	if cfg.Admin != "" {
+		adm := admin.New(admin.Config{Addr: cfg.Admin, Logger: log}, store)
+		a, err := adm.Start()
+		if err != nil {
+			return fmt.Errorf("admin: %w", err)
+		}
+		defer adm.Close()
+		attrs = append(attrs, "admin", a.String())
+	}
+	if f := cfg.File(); f != "" {
+		attrs = append(attrs, "config", f)
+	}
+	log.Info("sipd serving", attrs...)
 	if ready != nil {
 		ready(bound)
 	}

@@ -1,0 +1,173 @@
+// Package config reads sipd's configuration file: TOML, every key
+// optional, each key named as the `sipd serve` flag of the same meaning
+// (with '_' for '-'). [Load] overlays the file on [Default], and reports
+// every problem it finds at once, each as file:line:col: key: reason;
+// `sipd check-config FILE` does only that. docs/sipd.example.toml shows
+// every key with its default.
+//
+// The doc comment of each field of [Config] is the user documentation of
+// its key, and names the default.
+package config
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a sipd server. Default returns the
+// configuration of a server started without a file; Load overlays a file on
+// it.
+type Config struct {
+	// Listen lists where to receive SIP, each as scheme:address:port, the
+	// scheme one of udp, tcp, tls, ws and wss and the address an IP
+	// address (IPv6 in brackets, "udp:[::1]:5060"); ":5060" alone means
+	// every IPv4 address. tls and wss need TLSCert and TLSKey. Default
+	// ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"].
+	Listen []string `toml:"listen"`
+
+	// Domain lists the domains the server is registrar (and later proxy)
+	// for, compared without regard to case: a REGISTER for another domain
+	// is refused with 403 (RFC 3261 §10.3). Host names or IP addresses,
+	// without port; at least one. Default: this machine's host name.
+	Domain []string `toml:"domain"`
+
+	// DataDir is the directory of the embedded store (SQLite), created if
+	// missing: users, credentials and registrations live there. A
+	// relative path is relative to the working directory. Default
+	// "sipd-data".
+	DataDir string `toml:"data_dir"`
+
+	// Mode is the server's role for requests it does not answer itself:
+	// "registrar" answers REGISTER and OPTIONS and refuses the rest;
+	// "redirect" also answers requests for registered users with 302
+	// (Moved Temporarily) to their contacts (RFC 3261 §8.3). "proxy"
+	// (transaction-stateful) and "stateless" are reserved for the proxy,
+	// which is not available yet. Default "registrar".
+	Mode string `toml:"mode"`
+
+	// Admin is the host:port of the HTTP admin API, Prometheus metrics and
+	// web console, such as "127.0.0.1:8080"; empty turns it off. Keep it
+	// on loopback or behind a firewall. Default "" (off).
+	Admin string `toml:"admin"`
+
+	// Auth is "required" to challenge REGISTER with digest authentication
+	// (RFC 3261 §22) against the users in the store, or "off" to let
+	// anyone register any address of our domains (a lab, never the
+	// Internet). Default "required".
+	Auth string `toml:"auth"`
+
+	// AuthAlgorithms lists the digest algorithms to challenge with, most
+	// preferred first, each "MD5" or "SHA-256"; each gets its own
+	// WWW-Authenticate header (RFC 8760 §2.4). Old clients answer only the
+	// first, and only MD5: ["MD5"] alone suits them. Default ["SHA-256",
+	// "MD5"].
+	AuthAlgorithms []string `toml:"auth_algorithms"`
+
+	// LogLevel is the least severe level logged: "debug", "info", "warn"
+	// or "error". Logs are JSON lines on standard error. Default "info".
+	LogLevel string `toml:"log_level"`
+
+	// TLSCert is the PEM certificate file (with its chain) for tls and wss
+	// listeners; `sipd cert` writes a self-signed one. Set with TLSKey.
+	// Default "" (none).
+	TLSCert string `toml:"tls_cert"`
+
+	// TLSKey is the PEM private key file of TLSCert. Default "" (none).
+	TLSKey string `toml:"tls_key"`
+
+	// Registrar is the [registrar] table: how REGISTER is answered.
+	// Default: the defaults of its keys.
+	Registrar Registrar `toml:"registrar"`
+
+	// src is where the configuration came from, for the positions of
+	// Validate's errors; nil when not from a file.
+	src *source
+}
+
+// Registrar is the [registrar] table of the configuration.
+type Registrar struct {
+	// DefaultExpires is how long a binding lasts when the REGISTER asks
+	// for no interval (RFC 3261 §10.3 step 7), in whole seconds. Between
+	// MinExpires and MaxExpires. Default "3600s" (one hour, as §10.2
+	// suggests).
+	DefaultExpires Duration `toml:"default_expires"`
+
+	// MinExpires is the shortest interval granted: a REGISTER asking for
+	// less (but not 0, which removes a binding) is refused with 423
+	// (Interval Too Brief) and Min-Expires (§10.3 step 7). At most one
+	// hour, since §10.3 allows 423 only below one hour. Default "60s".
+	MinExpires Duration `toml:"min_expires"`
+
+	// MaxExpires caps the interval granted: a contact asking for more is
+	// bound for MaxExpires, and the 200 OK says so. It bounds how long a
+	// device that vanished without unregistering keeps getting calls.
+	// Default "86400s" (one day).
+	MaxExpires Duration `toml:"max_expires"`
+
+	// MaxContacts is how many bindings one address of record may have; a
+	// REGISTER that would add more is refused with 403. 0 means no limit.
+	// Default 0.
+	MaxContacts int `toml:"max_contacts"`
+}
+
+// Modes.
+const (
+	ModeRegistrar = "registrar"
+	ModeRedirect  = "redirect"
+	ModeProxy     = "proxy"     // reserved: not available yet
+	ModeStateless = "stateless" // reserved: not available yet
+)
+
+// Values of Auth.
+const (
+	AuthRequired = "required"
+	AuthOff      = "off"
+)
+
+// Default returns the configuration of a server started without a config
+// file: the defaults that the fields' comments name. Domain is this
+// machine's host name in lower case, or empty (which Validate refuses)
+// when it has none.
+func Default() Config {
+	var domains []string
+	if host, err := os.Hostname(); err == nil && host != "" {
+		domains = []string{strings.ToLower(host)}
+	}
+	return Config{
+		Listen:         []string{"udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"},
+		Domain:         domains,
+		DataDir:        "sipd-data",
+		Mode:           ModeRegistrar,
+		Admin:          "",
+		Auth:           AuthRequired,
+		AuthAlgorithms: []string{"SHA-256", "MD5"},
+		LogLevel:       "info",
+		Registrar: Registrar{
+			DefaultExpires: Duration{3600 * time.Second},
+			MinExpires:     Duration{60 * time.Second},
+			MaxExpires:     Duration{86400 * time.Second},
+			MaxContacts:    0,
+		},
+	}
+}
+
+// clone returns a copy of c that shares no slices with it.
+func (c *Config) clone() Config {
+	d := *c
+	d.Listen = slices.Clone(c.Listen)
+	d.Domain = slices.Clone(c.Domain)
+	d.AuthAlgorithms = slices.Clone(c.AuthAlgorithms)
+	d.src = nil
+	return d
+}
+
+// File returns the name of the file the configuration was loaded from, or
+// "" if it was not.
+func (c *Config) File() string {
+	if c.src == nil {
+		return ""
+	}
+	return c.src.file
+}
