@@ -344,37 +344,72 @@ func TestSIPpRegisterDigest(t *testing.T) {
 	}
 
 	// Redirect mode: an INVITE to a registered user gets 302 with the
-	// contact SIPp registered; one to an unknown user 404.
+	// contact SIPp registered, one to an unknown user 404. A caller from
+	// our own domain is challenged with 407 first (RFC 3261 §22.3).
 	for _, tc := range []struct {
-		user    string
-		code    int
-		contact string
+		name, from, user, password string
+		code                       int
+		contact                    string
 	}{
-		{"user1", 302, "sip:user1@127.0.0.1:" + strconv.Itoa(ports[1])},
-		{"nobody", 404, ""},
+		{"foreign caller", "caller@elsewhere.example.net", "user1", "", 302, "sip:user1@127.0.0.1:" + strconv.Itoa(ports[1])},
+		{"unknown callee", "caller@elsewhere.example.net", "nobody", "", 404, ""},
+		{"local caller without credentials", "user0@example.com", "user1", "", 407, ""},
+		{"local caller authenticated", "user0@example.com", "user1", "pw-user0", 302, "sip:user1@127.0.0.1:" + strconv.Itoa(ports[1])},
+		{"local caller, wrong password", "user0@example.com", "user1", "wrong", 407, ""},
 	} {
-		ruri, _ := sip.ParseURI("sip:" + tc.user + "@example.com")
-		inv := sip.NewRequest(sip.MethodInvite, ruri)
-		inv.PushVia(sip.Via{Transport: transport.UDP, Host: "placeholder.invalid", Params: sip.Params(";branch=" + transaction.NewBranch())})
-		inv.Add("Max-Forwards", "70")
-		inv.Add("From", "<sip:caller@example.com>;tag=c1")
-		inv.Add("To", "<sip:"+tc.user+"@example.com>")
-		inv.Add("Call-ID", "redirect-"+tc.user)
-		inv.Add("CSeq", "1 INVITE")
-		inv.Add("Contact", "<sip:caller@127.0.0.1>")
-		c := newCollector()
-		if _, err := ua.node.tl.Request(inv, transport.Target{Transport: transport.UDP, Addr: srv.addr}, c); err != nil {
-			t.Fatal(err)
-		}
-		resp := c.wait(t, 5*time.Second)
+		resp := invite(t, ua.node, srv.addr, tc.from, tc.user, tc.password)
 		if resp.StatusCode != tc.code {
-			t.Fatalf("INVITE %s: %d %s, want %d", tc.user, resp.StatusCode, resp.Reason, tc.code)
+			t.Fatalf("%s: %d %s, want %d", tc.name, resp.StatusCode, resp.Reason, tc.code)
+		}
+		if tc.code == 407 && !strings.Contains(resp.Get("Proxy-Authenticate"), `realm="example.com"`) {
+			t.Errorf("%s: Proxy-Authenticate %q", tc.name, resp.Get("Proxy-Authenticate"))
 		}
 		if tc.contact != "" {
 			cs, _ := resp.Contacts()
 			if len(cs) != 1 || cs[0].URI.String() != tc.contact {
-				t.Errorf("INVITE %s: 302 contacts %v, want %s", tc.user, cs, tc.contact)
+				t.Errorf("%s: 302 contacts %v, want %s", tc.name, cs, tc.contact)
 			}
 		}
+	}
+}
+
+// invite sends an INVITE from `from` to user@example.com; with a password
+// it answers a 407 challenge once (RFC 3261 §22.3) and returns the final
+// response to the second INVITE.
+func invite(t *testing.T, n *node, server netip.AddrPort, from, user, password string) *sip.Response {
+	t.Helper()
+	ruri, _ := sip.ParseURI("sip:" + user + "@example.com")
+	fromUser, _, _ := strings.Cut(from, "@")
+	callID := "invite-" + from + "-" + user + "-" + strconv.FormatInt(callSeq.Add(1), 10)
+	var authz string
+	for cseq := 1; ; cseq++ {
+		inv := sip.NewRequest(sip.MethodInvite, ruri)
+		inv.PushVia(sip.Via{Transport: transport.UDP, Host: "placeholder.invalid", Params: sip.Params(";branch=" + transaction.NewBranch())})
+		inv.Add("Max-Forwards", "70")
+		inv.Add("From", "<sip:"+from+">;tag=c1")
+		inv.Add("To", "<sip:"+user+"@example.com>")
+		inv.Add("Call-ID", callID)
+		inv.Add("CSeq", strconv.Itoa(cseq)+" INVITE")
+		inv.Add("Contact", "<sip:caller@127.0.0.1>")
+		if authz != "" {
+			inv.Add("Proxy-Authorization", authz)
+		}
+		c := newCollector()
+		if _, err := n.tl.Request(inv, transport.Target{Transport: transport.UDP, Addr: server}, c); err != nil {
+			t.Fatal(err)
+		}
+		resp := c.wait(t, 5*time.Second)
+		if resp.StatusCode != sip.StatusProxyAuthRequired || password == "" || authz != "" {
+			return resp
+		}
+		ch, err := sip.ParseChallenge(resp.Get("Proxy-Authenticate"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cred := sip.Credentials{Scheme: "Digest", Username: fromUser, Realm: ch.Realm, Nonce: ch.Nonce,
+			URI: ruri.String(), Algorithm: ch.Algorithm, CNonce: "ci", QOP: "auth", NC: "00000001", Opaque: ch.Opaque}
+		cred.Response = auth.Response(ch.Algorithm, auth.HA1(ch.Algorithm, fromUser, ch.Realm, password),
+			ch.Nonce, cred.NC, cred.CNonce, "auth", sip.MethodInvite, cred.URI)
+		authz = cred.String()
 	}
 }

@@ -167,6 +167,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 		if err != nil {
 			return err
 		}
+		if authn != nil {
+			handlers = append(handlers, server.Authenticate(authn, cfg.Domain))
+		}
 		handlers = append(handlers, rd)
 		allow = []string{sip.MethodInvite, sip.MethodAck, sip.MethodCancel, sip.MethodBye, sip.MethodOptions,
 			sip.MethodRegister, sip.MethodMessage, sip.MethodSubscribe, sip.MethodNotify, sip.MethodRefer,
