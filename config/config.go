@@ -11,7 +11,7 @@ package config
 
 import (
 	"os"
-	"slices"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -156,11 +156,24 @@ func Default() Config {
 // clone returns a copy of c that shares no slices with it.
 func (c *Config) clone() Config {
 	d := *c
-	d.Listen = slices.Clone(c.Listen)
-	d.Domain = slices.Clone(c.Domain)
-	d.AuthAlgorithms = slices.Clone(c.AuthAlgorithms)
 	d.src = nil
+	cloneSlices(reflect.ValueOf(&d).Elem())
 	return d
+}
+
+// cloneSlices replaces the slices in the struct rv, and in the structs in
+// it, with copies.
+func cloneSlices(rv reflect.Value) {
+	for i := range rv.NumField() {
+		f := rv.Field(i)
+		switch {
+		case !f.CanSet():
+		case f.Kind() == reflect.Slice && !f.IsNil():
+			f.Set(reflect.AppendSlice(reflect.MakeSlice(f.Type(), 0, f.Len()), f))
+		case f.Kind() == reflect.Struct:
+			cloneSlices(f)
+		}
+	}
 }
 
 // File returns the name of the file the configuration was loaded from, or

@@ -444,6 +444,30 @@ func TestValidateWithoutFile(t *testing.T) {
 	}
 }
 
+// TestValidateAfterOverride checks the positions of Validate's errors
+// once flags have changed a loaded Config: a changed value is not the
+// file's, and its errors point nowhere; an unchanged one still points
+// into the file.
+func TestValidateAfterOverride(t *testing.T) {
+	file := writeFile(t, "mode = \"redirect\"\nlisten = [\"udp:127.0.0.1:5060\"]\n[registrar]\nmin_expires = \"10m\"\n")
+	c, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Mode = "bogus"                                   // as --mode bogus would
+	c.Listen[0] = "tls::5061"                          // changed in place
+	c.Registrar.MaxExpires = Duration{5 * time.Minute} // not in the file
+	err = c.Validate()
+	want := []string{
+		file + `:4:15: registrar.min_expires: min_expires 10m is above max_expires 5m`,
+		`listen: "tls::5061": a tls listener needs tls_cert and tls_key`,
+		`mode: "bogus": want "registrar" or "redirect"`,
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Errorf("Validate:\n%v\nwant\n%s", err, strings.Join(want, "\n"))
+	}
+}
+
 func TestDuration(t *testing.T) {
 	good := []struct {
 		in   string
