@@ -81,6 +81,10 @@ type Config struct {
 	// Default: the defaults of its keys.
 	Registrar Registrar `toml:"registrar"`
 
+	// Store is the [store] table: how the embedded store keeps data.
+	// Default: the defaults of its keys.
+	Store Store `toml:"store"`
+
 	// src is where the configuration came from, for the positions of
 	// Validate's errors; nil when not from a file.
 	src *source
@@ -111,6 +115,28 @@ type Registrar struct {
 	// Default 0.
 	MaxContacts int `toml:"max_contacts"`
 }
+
+// Store is the [store] table of the configuration.
+type Store struct {
+	// Synchronous is how hard the embedded SQLite store works to keep a
+	// binding once its 200 OK is sent. "normal": the write is in the
+	// database's write-ahead log before the 200 OK leaves, so it survives
+	// the server crashing or being killed (kill -9), but the last
+	// registrations may be lost if the whole machine loses power; writes
+	// are batched, so this costs little. "full": each batch is also
+	// flushed to disk (fsync) first, which survives power loss at the
+	// price of the disk's flush time on every batch. Phones re-register
+	// within their interval anyway, so "normal" is the usual choice, as
+	// it is for Kamailio operators who keep usrloc in memory or write it
+	// back later. Default "normal".
+	Synchronous string `toml:"synchronous"`
+}
+
+// Values of Store.Synchronous.
+const (
+	SyncNormal = "normal"
+	SyncFull   = "full"
+)
 
 // Modes.
 const (
@@ -150,6 +176,7 @@ func Default() Config {
 			MaxExpires:     Duration{86400 * time.Second},
 			MaxContacts:    0,
 		},
+		Store: Store{Synchronous: SyncNormal},
 	}
 }
 

@@ -116,8 +116,18 @@ max_contacts = 5
 					MaxExpires:     Duration{2 * time.Hour},
 					MaxContacts:    5,
 				},
+				Store: Store{Synchronous: SyncNormal},
 			}
 			return equal(*c, want)
+		},
+	}, {
+		name: "store synchronous full",
+		text: "[store]\nsynchronous = \"full\"\n",
+		check: func(c *Config) error {
+			if c.Store.Synchronous != SyncFull {
+				return fmt.Errorf("synchronous = %q", c.Store.Synchronous)
+			}
+			return nil
 		},
 	}, {
 		name: "dotted keys and inline tables",
@@ -297,6 +307,10 @@ max_contacts = 5
 		name: "negative max_contacts",
 		text: "[registrar]\nmax_contacts = -1\n",
 		want: []string{"2:16: registrar.max_contacts ~ want 0 (no limit) or more"},
+	}, {
+		name: "bad store synchronous",
+		text: "[store]\nsynchronous = \"sometimes\"\n",
+		want: []string{`2:15: store.synchronous ~ want "normal" or "full"`},
 	}, {
 		name: "several errors at once, in the file's order",
 		text: `listen = ["udp:0.0.0.0:5060", "tls:0.0.0.0:5061", "bogus"]

@@ -133,6 +133,11 @@ func (c *Config) validate() Errors {
 	}
 
 	c.Registrar.validate(&v)
+	switch c.Store.Synchronous {
+	case SyncNormal, SyncFull:
+	default:
+		v.add("store.synchronous", -1, `%q: want "normal" or "full"`, c.Store.Synchronous)
+	}
 	return v.errs
 }
 

@@ -107,7 +107,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "sipd serve:", err)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(stderr, "sipd serve:", line)
+		}
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -138,7 +140,11 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "sipd.db"), sqlite.Options{})
+	sync := sqlite.SyncNormal
+	if cfg.Store.Synchronous == config.SyncFull {
+		sync = sqlite.SyncFull
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "sipd.db"), sqlite.Options{Synchronous: sync})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -198,7 +204,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 		bound = append(bound, network+":"+ap.String())
 	}
 	attrs := []any{"version", versionString(), "listen", bound, "domains", cfg.Domain,
-		"mode", cfg.Mode, "data_dir", cfg.DataDir, "auth", cfg.Auth}
+		"mode", cfg.Mode, "data_dir", cfg.DataDir, "store_synchronous", cfg.Store.Synchronous, "auth", cfg.Auth}
 	if cfg.Admin != "" {
 		adm := admin.New(admin.Config{Addr: cfg.Admin, Logger: log}, store)
 		a, err := adm.Start()
