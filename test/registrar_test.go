@@ -1,6 +1,8 @@
 package test
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,9 +118,16 @@ func roundTo(v, n int) int { return (v + n - 1) / n * n }
 // `sipd serve` over UDP and TCP, with our own UA.
 func TestRegistrarRules(t *testing.T) {
 	dataDir := t.TempDir()
-	addUsers(t, dataDir, 4)
-	srv := startSipd(t, dataDir, "--listen", "tcp:127.0.0.1:0")
-	for _, tc := range []struct{ network, name string }{{"udp", transport.UDP}, {"tcp", transport.TCP}} {
+	addUsers(t, dataDir, 8)
+	conf := filepath.Join(t.TempDir(), "sipd.toml")
+	if err := os.WriteFile(conf, []byte("[registrar]\nmax_contacts = 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startSipd(t, dataDir, "--listen", "tcp:127.0.0.1:0", "--config", conf)
+	for _, tc := range []struct {
+		network, name string
+		first         int // users first..first+3 are this subtest's
+	}{{"udp", transport.UDP, 0}, {"tcp", transport.TCP, 4}} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, ok := srv.addrs[tc.network]
 			if !ok {
@@ -127,6 +136,7 @@ func TestRegistrarRules(t *testing.T) {
 			u := &ua{t: t, node: newNode(t, tc.network, nil, &answering{}), transport: tc.name,
 				server: transport.Target{Transport: tc.name, Addr: addr}}
 			call := "rules-" + tc.network
+			user := func(n int) string { return "user" + strconv.Itoa(tc.first+n) }
 			a, b := "<sip:a@192.0.2.1:5060>", "<sip:b@192.0.2.2:5060>"
 			steps := []struct {
 				name  string
@@ -135,40 +145,47 @@ func TestRegistrarRules(t *testing.T) {
 				binds []string          // expected bindings in a 200, in order
 				hdrs  map[string]string // expected headers
 			}{
-				{"add a binding", reg{user: "user0", contacts: []string{a}, expires: 600, callID: call, cseq: 1},
+				{"add a binding", reg{user: user(0), contacts: []string{a}, expires: 600, callID: call, cseq: 1},
 					200, []string{"sip:a@192.0.2.1:5060 expires=600"}, nil},
-				{"refresh with a higher CSeq", reg{user: "user0", contacts: []string{a}, expires: 300, callID: call, cseq: 10},
+				{"refresh with a higher CSeq", reg{user: user(0), contacts: []string{a}, expires: 300, callID: call, cseq: 10},
 					200, []string{"sip:a@192.0.2.1:5060 expires=300"}, nil},
-				{"a lower CSeq on the same Call-ID fails", reg{user: "user0", contacts: []string{a}, expires: 300, callID: call, cseq: 3},
+				{"a lower CSeq on the same Call-ID fails", reg{user: user(0), contacts: []string{a}, expires: 300, callID: call, cseq: 3},
 					400, nil, nil},
-				{"second contact, lower q, listed after", reg{user: "user0", contacts: []string{b + ";q=0.5"}, expires: 900, callID: call + "-b", cseq: 1},
+				{"second contact, lower q, listed after", reg{user: user(0), contacts: []string{b + ";q=0.5"}, expires: 900, callID: call + "-b", cseq: 1},
 					200, []string{"sip:a@192.0.2.1:5060 expires=300", "sip:b@192.0.2.2:5060 expires=900 q=0.5"}, nil},
-				{"contact expires param beats the header", reg{user: "user0", contacts: []string{a + ";expires=1200"}, expires: 300, callID: call, cseq: 20},
+				{"contact expires param beats the header", reg{user: user(0), contacts: []string{a + ";expires=1200"}, expires: 300, callID: call, cseq: 20},
 					200, []string{"sip:a@192.0.2.1:5060 expires=1200", "sip:b@192.0.2.2:5060 expires=900 q=0.5"}, nil},
-				{"expiry capped at the maximum", reg{user: "user0", contacts: []string{a}, expires: 999999, callID: call, cseq: 30},
+				{"expiry capped at the maximum", reg{user: user(0), contacts: []string{a}, expires: 999999, callID: call, cseq: 30},
 					200, []string{"sip:a@192.0.2.1:5060 expires=86400", "sip:b@192.0.2.2:5060 expires=900 q=0.5"}, nil},
-				{"too brief: 423 with Min-Expires", reg{user: "user0", contacts: []string{a}, expires: 10, callID: call, cseq: 40},
+				{"too brief: 423 with Min-Expires", reg{user: user(0), contacts: []string{a}, expires: 10, callID: call, cseq: 40},
 					423, nil, map[string]string{"Min-Expires": "60"}},
-				{"remove one with expires=0", reg{user: "user0", contacts: []string{a + ";expires=0"}, expires: -1, callID: call, cseq: 50},
+				{"remove one with expires=0", reg{user: user(0), contacts: []string{a + ";expires=0"}, expires: -1, callID: call, cseq: 50},
 					200, []string{"sip:b@192.0.2.2:5060 expires=900 q=0.5"}, nil},
-				{"fetch without Contact", reg{user: "user0", expires: -1, callID: call, cseq: 60},
+				{"fetch without Contact", reg{user: user(0), expires: -1, callID: call, cseq: 60},
 					200, []string{"sip:b@192.0.2.2:5060 expires=900 q=0.5"}, nil},
-				{"star needs Expires: 0", reg{user: "user0", contacts: []string{"*"}, expires: 300, callID: call, cseq: 70},
+				{"star needs Expires: 0", reg{user: user(0), contacts: []string{"*"}, expires: 300, callID: call, cseq: 70},
 					400, nil, nil},
-				{"star with other contacts", reg{user: "user0", contacts: []string{"*", a}, expires: 0, callID: call, cseq: 80},
+				{"star with other contacts", reg{user: user(0), contacts: []string{"*", a}, expires: 0, callID: call, cseq: 80},
 					400, nil, nil},
-				{"star removes all", reg{user: "user0", contacts: []string{"*"}, expires: 0, callID: call + "-star", cseq: 1},
+				{"star removes all", reg{user: user(0), contacts: []string{"*"}, expires: 0, callID: call + "-star", cseq: 1},
 					200, nil, nil},
-				{"Path is kept and returned to a UA that supports it", reg{user: "user1", contacts: []string{a}, expires: 600, callID: call + "-path", cseq: 1,
+				{"Path is kept and returned to a UA that supports it", reg{user: user(1), contacts: []string{a}, expires: 600, callID: call + "-path", cseq: 1,
 					extra: []string{"Path: <sip:edge.example.com;lr>", "Supported: path"}},
 					200, []string{"sip:a@192.0.2.1:5060 expires=600"}, map[string]string{"Path": "<sip:edge.example.com;lr>"}},
-				{"unknown Require: 420 with Unsupported", reg{user: "user1", contacts: []string{a}, expires: 600, callID: call + "-req", cseq: 1,
+				{"unknown Require: 420 with Unsupported", reg{user: user(1), contacts: []string{a}, expires: 600, callID: call + "-req", cseq: 1,
 					extra: []string{"Require: foo"}}, 420, nil, map[string]string{"Unsupported": "foo"}},
-				{"a domain we do not serve", reg{user: "user1", domain: "other.example.net", contacts: []string{a}, expires: 600, callID: call + "-dom", cseq: 1},
+				{"a domain we do not serve", reg{user: user(1), domain: "other.example.net", contacts: []string{a}, expires: 600, callID: call + "-dom", cseq: 1},
 					403, nil, nil},
-				{"wrong password is challenged again", reg{user: "user2", password: "nope", contacts: []string{a}, expires: 600, callID: call + "-pw", cseq: 1},
+				{"wrong password is challenged again", reg{user: user(2), password: "nope", contacts: []string{a}, expires: 600, callID: call + "-pw", cseq: 1},
 					401, nil, nil},
-				{"registering another user's AOR", reg{user: "user3", authUser: "user2", contacts: []string{a}, expires: 600, callID: call + "-other", cseq: 1},
+				{"third contact", reg{user: user(1), contacts: []string{b, "<sip:c@192.0.2.3>"}, expires: 600, callID: call + "-path", cseq: 2},
+					// equal q: the most recently updated first, then by contact
+					200, []string{"sip:b@192.0.2.2:5060 expires=600", "sip:c@192.0.2.3 expires=600", "sip:a@192.0.2.1:5060 expires=600"}, nil},
+				{"a fourth is over max_contacts", reg{user: user(1), contacts: []string{"<sip:d@192.0.2.4>"}, expires: 600, callID: call + "-path", cseq: 3},
+					403, nil, nil},
+				{"refreshing within the limit still works", reg{user: user(1), contacts: []string{b}, expires: 300, callID: call + "-path", cseq: 4},
+					200, []string{"sip:b@192.0.2.2:5060 expires=300", "sip:c@192.0.2.3 expires=600", "sip:a@192.0.2.1:5060 expires=600"}, nil},
+				{"registering another user's AOR", reg{user: user(3), authUser: user(2), contacts: []string{a}, expires: 600, callID: call + "-other", cseq: 1},
 					403, nil, nil},
 			}
 			for _, st := range steps {
