@@ -42,9 +42,12 @@ type Config struct {
 	// Mode is the server's role for requests it does not answer itself:
 	// "registrar" answers REGISTER and OPTIONS and refuses the rest;
 	// "redirect" also answers requests for registered users with 302
-	// (Moved Temporarily) to their contacts (RFC 3261 §8.3). "proxy"
-	// (transaction-stateful) and "stateless" are reserved for the proxy,
-	// which is not available yet. Default "registrar".
+	// (Moved Temporarily) to their contacts (RFC 3261 §8.3); "proxy"
+	// forwards them, transaction-stateful, to the registered contacts
+	// (forking to all of them) and other requests on by Route or
+	// Request-URI, record-routing dialogs (RFC 3261 §16). "stateless" is
+	// reserved for the stateless proxy, not available yet. Default
+	// "registrar".
 	Mode string `toml:"mode"`
 
 	// Admin is the host:port of the HTTP admin API, Prometheus metrics and
@@ -142,7 +145,7 @@ const (
 const (
 	ModeRegistrar = "registrar"
 	ModeRedirect  = "redirect"
-	ModeProxy     = "proxy"     // reserved: not available yet
+	ModeProxy     = "proxy"
 	ModeStateless = "stateless" // reserved: not available yet
 )
 

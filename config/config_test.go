@@ -253,11 +253,7 @@ max_contacts = 5
 	}, {
 		name: "bad mode",
 		text: "mode = \"b2bua\"\n",
-		want: []string{`1:8: mode ~ "b2bua": want "registrar" or "redirect"`},
-	}, {
-		name: "reserved mode",
-		text: "mode = \"proxy\"\n",
-		want: []string{`1:8: mode ~ "proxy" is not available yet`},
+		want: []string{`1:8: mode ~ "b2bua": want "registrar", "redirect" or "proxy"`},
 	}, {
 		name: "reserved mode: stateless",
 		text: "mode = \"stateless\"\n",
@@ -314,7 +310,7 @@ max_contacts = 5
 	}, {
 		name: "several errors at once, in the file's order",
 		text: `listen = ["udp:0.0.0.0:5060", "tls:0.0.0.0:5061", "bogus"]
-mode = "proxy"
+mode = "stateless"
 bogus = 1
 log_level = 7
 max_contacts = 3
@@ -328,7 +324,7 @@ default_expires = "forever"
 		want: []string{
 			`1:31: listen ~ a tls listener needs tls_cert and tls_key`,
 			`1:51: listen ~ "bogus": want scheme:address:port`,
-			`2:8: mode ~ "proxy" is not available yet`,
+			`2:8: mode ~ "stateless" is not available yet`,
 			`3:1: bogus ~ unknown key`,
 			`4:13: log_level ~ want a string, not an integer`,
 			`5:1: max_contacts ~ belongs in the [registrar] table`,
@@ -438,7 +434,7 @@ func TestDefaultIsValid(t *testing.T) {
 func TestValidateWithoutFile(t *testing.T) {
 	c := Default()
 	c.Domain = nil
-	c.Mode = "proxy"
+	c.Mode = "stateless"
 	c.Registrar.MinExpires = Duration{2 * time.Hour}
 	c.Registrar.DefaultExpires = Duration{2 * time.Hour}
 	err := c.Validate()
@@ -475,7 +471,7 @@ func TestValidateAfterOverride(t *testing.T) {
 	want := []string{
 		file + `:4:15: registrar.min_expires: min_expires 10m is above max_expires 5m`,
 		`listen: "tls::5061": a tls listener needs tls_cert and tls_key`,
-		`mode: "bogus": want "registrar" or "redirect"`,
+		`mode: "bogus": want "registrar", "redirect" or "proxy"`,
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Errorf("Validate:\n%v\nwant\n%s", err, strings.Join(want, "\n"))

@@ -89,11 +89,11 @@ func (c *Config) validate() Errors {
 	}
 
 	switch c.Mode {
-	case ModeRegistrar, ModeRedirect:
-	case ModeProxy, ModeStateless:
-		v.add("mode", -1, `%q is not available yet: want "registrar" or "redirect"`, c.Mode)
+	case ModeRegistrar, ModeRedirect, ModeProxy:
+	case ModeStateless:
+		v.add("mode", -1, `%q is not available yet: want "registrar", "redirect" or "proxy"`, c.Mode)
 	default:
-		v.add("mode", -1, `%q: want "registrar" or "redirect"`, c.Mode)
+		v.add("mode", -1, `%q: want "registrar", "redirect" or "proxy"`, c.Mode)
 	}
 
 	if c.Admin != "" {

@@ -118,6 +118,10 @@ func (s *Server) Listen(network, addr string) (netip.AddrPort, error) {
 // requests of their own (a proxy's client transactions).
 func (s *Server) Transactions() *transaction.Layer { return s.tl }
 
+// Transport returns the transport layer, for elements that forward
+// messages statelessly (a proxy's ACKs for 2xx and stray responses).
+func (s *Server) Transport() *transport.Layer { return s.tp }
+
 // SetStrayHandler sets what receives ACKs for 2xx and responses that match
 // no transaction (a proxy forwards them statelessly); by default they are
 // dropped. Call it before Listen.

@@ -20,7 +20,7 @@ func TestCheckConfig(t *testing.T) {
 		return file
 	}
 	good := write("good.toml", "domain = [\"example.com\"]\n[registrar]\nmax_contacts = 3\n")
-	bad := write("bad.toml", "domain = [\"example.com\"]\nmode = \"proxy\"\nbogus = 1\n[registrar]\nmin_expires = \"10m\"\nmax_expires = \"5m\"\n")
+	bad := write("bad.toml", "domain = [\"example.com\"]\nmode = \"stateless\"\nbogus = 1\n[registrar]\nmin_expires = \"10m\"\nmax_expires = \"5m\"\n")
 	broken := write("broken.toml", "domain = [\"example.com\"\n")
 	tests := []struct {
 		name string
@@ -33,7 +33,7 @@ func TestCheckConfig(t *testing.T) {
 		{name: "good", args: []string{good}, code: 0, out: good + ": ok\n"},
 		{name: "example", args: []string{"../../docs/sipd.example.toml"}, code: 0, out: "../../docs/sipd.example.toml: ok\n"},
 		{name: "every error at once", args: []string{bad}, code: 1, errs: []string{
-			bad + `:2:8: mode: "proxy" is not available yet: want "registrar" or "redirect"`,
+			bad + `:2:8: mode: "stateless" is not available yet: want "registrar", "redirect" or "proxy"`,
 			bad + `:3:1: bogus: unknown key`,
 			bad + `:5:15: registrar.min_expires: min_expires 10m is above max_expires 5m`,
 		}},

@@ -17,11 +17,13 @@ import (
 	"github.com/sipd/sipd/admin"
 	"github.com/sipd/sipd/auth"
 	"github.com/sipd/sipd/config"
+	"github.com/sipd/sipd/proxy"
 	"github.com/sipd/sipd/redirect"
 	"github.com/sipd/sipd/registrar"
 	"github.com/sipd/sipd/server"
 	"github.com/sipd/sipd/sip"
 	"github.com/sipd/sipd/storage/sqlite"
+	"github.com/sipd/sipd/transaction"
 	"github.com/sipd/sipd/transport"
 )
 
@@ -41,7 +43,7 @@ func loadServeConfig(args []string, stderr io.Writer) (config.Config, error) {
 	fs.Var(&listen, "listen", "where to listen, scheme:host:port with scheme udp, tcp, tls, ws or wss; repeatable (default udp:0.0.0.0:5060 and tcp:0.0.0.0:5060)")
 	fs.Var(&domains, "domain", "a domain the server serves; repeatable (default: this machine's host name)")
 	fs.StringVar(&dataDir, "data-dir", "sipd-data", "the directory of the embedded store")
-	fs.StringVar(&mode, "mode", "registrar", "registrar (REGISTER and OPTIONS) or redirect (also 302 to registered contacts)")
+	fs.StringVar(&mode, "mode", "registrar", "registrar (REGISTER and OPTIONS), redirect (also 302 to registered contacts) or proxy (forwards calls to registered contacts, stateful)")
 	fs.StringVar(&adminAddr, "admin", "", "address of the HTTP admin API, such as 127.0.0.1:8080 (off when empty)")
 	fs.StringVar(&authMode, "auth", "required", "digest authentication of REGISTER: required or off")
 	fs.StringVar(&authAlgs, "auth-algorithms", "SHA-256,MD5", "digest algorithms to challenge with, in order of preference (RFC 8760 §2.4); old clients answer only the first: MD5 alone suits them")
@@ -49,7 +51,7 @@ func loadServeConfig(args []string, stderr io.Writer) (config.Config, error) {
 	fs.StringVar(&tlsCert, "tls-cert", "", "certificate file for tls and wss listeners (sipd cert writes one)")
 	fs.StringVar(&tlsKey, "tls-key", "", "private key file for tls and wss listeners")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sipd serve [flags]\n\nruns the SIP server on the embedded store: registrar with digest authentication, OPTIONS, and in redirect mode 302s")
+		fmt.Fprintln(stderr, "usage: sipd serve [flags]\n\nruns the SIP server on the embedded store: registrar with digest authentication, OPTIONS, and in redirect mode 302s, in proxy mode forwarding to registered contacts")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -168,18 +170,28 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 	}
 	allow := []string{sip.MethodRegister, sip.MethodOptions}
 	handlers := []server.Handler{nil, reg}
-	if cfg.Mode == config.ModeRedirect {
-		rd, err := redirect.New(redirect.Config{Domains: cfg.Domain, Logger: log}, store, store.Users())
-		if err != nil {
-			return err
-		}
+	allMethods := []string{sip.MethodInvite, sip.MethodAck, sip.MethodCancel, sip.MethodBye, sip.MethodOptions,
+		sip.MethodRegister, sip.MethodMessage, sip.MethodSubscribe, sip.MethodNotify, sip.MethodRefer,
+		sip.MethodInfo, sip.MethodUpdate, sip.MethodPrack, sip.MethodPublish}
+	// The proxy needs the server's layers, made below; it is set then.
+	var px *proxy.Proxy
+	switch cfg.Mode {
+	case config.ModeRedirect, config.ModeProxy:
 		if authn != nil {
 			handlers = append(handlers, server.Authenticate(authn, cfg.Domain))
 		}
-		handlers = append(handlers, rd)
-		allow = []string{sip.MethodInvite, sip.MethodAck, sip.MethodCancel, sip.MethodBye, sip.MethodOptions,
-			sip.MethodRegister, sip.MethodMessage, sip.MethodSubscribe, sip.MethodNotify, sip.MethodRefer,
-			sip.MethodInfo, sip.MethodUpdate, sip.MethodPrack, sip.MethodPublish}
+		if cfg.Mode == config.ModeRedirect {
+			rd, err := redirect.New(redirect.Config{Domains: cfg.Domain, Logger: log}, store, store.Users())
+			if err != nil {
+				return err
+			}
+			handlers = append(handlers, rd)
+		} else {
+			handlers = append(handlers, server.HandlerFunc(func(ctx context.Context, tx *transaction.ServerTx, req *sip.Request) error {
+				return px.ServeSIP(ctx, tx, req)
+			}))
+		}
+		allow = allMethods
 	}
 	supported := []string{"path"}
 	handlers[0] = server.Options(allow, supported)
@@ -193,6 +205,14 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 	srv := server.New(server.Config{Transport: tcfg, Allow: allow, Supported: supported, Logger: log},
 		server.Chain(handlers...))
 	defer srv.Close()
+	if cfg.Mode == config.ModeProxy {
+		px, err = proxy.New(proxy.Config{Domains: cfg.Domain, Allow: allow, Logger: log},
+			srv.Transactions(), srv.Transport(), store, store.Users())
+		if err != nil {
+			return err
+		}
+		srv.SetStrayHandler(px.HandleStray)
+	}
 
 	var bound []string
 	for _, l := range cfg.Listen {

@@ -1,0 +1,13 @@
+// Package proxy is sipd's proxy core (RFC 3261 §16): a transaction-stateful
+// proxy that validates requests (§16.3), processes Route (§16.4), finds the
+// targets in the location service (§16.5), forwards a copy to each — all
+// contacts of the highest q at once, lower q groups in turn (§16.6) — and
+// keeps a response context that forwards provisional responses and every
+// 2xx at once and, failing a 2xx, the best final response (§16.7), with
+// Timer C for INVITE branches (§16.8) and CANCEL (§16.10). ACKs for 2xx and
+// late 2xx responses go through HandleStray, statelessly (§16.11).
+//
+// A tour: proxy.go holds the Proxy, its checks and target selection;
+// context.go the response context and its branches; stateless.go what is
+// forwarded without a transaction.
+package proxy

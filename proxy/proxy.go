@@ -1,0 +1,550 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sipd/sipd/auth"
+	"github.com/sipd/sipd/location"
+	"github.com/sipd/sipd/server"
+	"github.com/sipd/sipd/sip"
+	"github.com/sipd/sipd/transaction"
+	"github.com/sipd/sipd/transport"
+)
+
+// Config configures a Proxy.
+type Config struct {
+	// Domains are the domains the proxy is responsible for: a request
+	// whose Request-URI names a user in one of them is sent to the user's
+	// registered contacts (RFC 3261 §16.5). Required.
+	Domains []string
+	// TimerC bounds how long an INVITE branch may stay without a final
+	// response; every provisional response restarts it (RFC 3261 §16.6
+	// step 11, §16.8). Default 3 minutes, the RFC's lower bound.
+	TimerC time.Duration
+	// NoRecordRoute keeps the proxy out of the dialogs it helps to set up.
+	// By default it adds Record-Route to INVITE, SUBSCRIBE and REFER
+	// (RFC 3261 §16.6 step 4), so that in-dialog requests come back through it.
+	NoRecordRoute bool
+	// Allow is what the proxy names in the Allow header of its answer to
+	// an OPTIONS whose Max-Forwards is 0 (RFC 3261 §16.3 step 3, §11).
+	Allow []string
+	// Logger receives debug records; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate reports a configuration the proxy cannot run with.
+func (c *Config) Validate() error {
+	if len(c.Domains) == 0 {
+		return errors.New("proxy: no domains")
+	}
+	if c.TimerC < 0 {
+		return errors.New("proxy: negative TimerC")
+	}
+	return nil
+}
+
+// Sender sends messages outside any transaction: ACKs for 2xx, stray 2xx
+// responses and extra 2xx responses to a forked INVITE. package transport's
+// *Layer satisfies it (server.Server.Transport).
+type Sender interface {
+	SendRequest(req *sip.Request, dst transport.Target) error
+	SendResponse(resp *sip.Response, src transport.Source) error
+}
+
+// Proxy is a transaction-stateful proxy (RFC 3261 §16): as a server.Handler
+// it forwards the requests no earlier handler answered, forking to every
+// registered contact of the callee; its HandleStray forwards ACKs for 2xx
+// and stray 2xx responses statelessly. It is safe for concurrent use.
+type Proxy struct {
+	tl      *transaction.Layer
+	tp      Sender
+	loc     location.Store
+	users   auth.UserStore
+	domains map[string]struct{}
+	timerC  time.Duration
+	rr      bool
+	allow   string
+	prefix  string // the start of every branch this proxy makes: ours
+	log     *slog.Logger
+}
+
+// New returns a proxy that opens client transactions on tl, sends
+// stateless messages through tp and finds users' contacts in loc. users,
+// when not nil, tells a known user without bindings (480) from an unknown
+// one (404).
+func New(cfg Config, tl *transaction.Layer, tp Sender, loc location.Store, users auth.UserStore) (*Proxy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if tl == nil || tp == nil || loc == nil {
+		return nil, errors.New("proxy: nil transaction layer, sender or location store")
+	}
+	var id [4]byte
+	rand.Read(id[:])
+	p := &Proxy{
+		tl:      tl,
+		tp:      tp,
+		loc:     loc,
+		users:   users,
+		domains: make(map[string]struct{}, len(cfg.Domains)),
+		timerC:  cfg.TimerC,
+		rr:      !cfg.NoRecordRoute,
+		allow:   strings.Join(cfg.Allow, ", "),
+		prefix:  sip.MagicCookie + "-sd" + hex.EncodeToString(id[:]) + "-",
+	}
+	for _, d := range cfg.Domains {
+		p.domains[strings.ToLower(d)] = struct{}{}
+	}
+	if p.timerC == 0 {
+		p.timerC = 3 * time.Minute
+	}
+	if cfg.Logger != nil {
+		p.log = cfg.Logger.With("component", "proxy")
+	} else {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p, nil
+}
+
+// The answers the proxy returns for the server to send; shared, never changed.
+var (
+	errTooManyHops = &sip.StatusError{Code: sip.StatusTooManyHops}
+	errLoop        = &sip.StatusError{Code: sip.StatusLoopDetected}
+	errScheme      = &sip.StatusError{Code: sip.StatusUnsupportedURIScheme}
+	errNotFound    = &sip.StatusError{Code: sip.StatusNotFound}
+	errUnavailable = &sip.StatusError{Code: sip.StatusTemporarilyUnavailable}
+	errNoTarget    = &sip.StatusError{Code: sip.StatusTemporarilyUnavailable, Reason: "Temporarily Unavailable - no usable contact"}
+	// errNoRoute: the next hop is a host name, and the proxy does no DNS
+	// (RFC 3263) yet; only IP literals are reached.
+	errNoRoute     = &sip.StatusError{Code: sip.StatusNotFound, Reason: "Not Found - no route"}
+	errRelay       = &sip.StatusError{Code: sip.StatusForbidden, Reason: "Forbidden - relaying denied"}
+	errNoCancelled = &sip.StatusError{Code: sip.StatusCallTransactionDoesNotExist}
+)
+
+// ServeSIP proxies req (RFC 3261 §16). After the checks of §16.3 —
+// Max-Forwards (483; an OPTIONS with Max-Forwards 0 is answered 200 by the
+// proxy itself, §11), loops (482, by the branch of RFC 5393 §4.2) and
+// Proxy-Require (420, as the proxy supports no extension) — and the Route
+// processing of §16.4, it forwards a copy of req to each target (§16.5,
+// §16.6): the next hop of a remaining Route header; else, for a Request-URI
+// with a user in our domains, the registered contacts (480 or 404 when
+// there are none), all of the highest q at once and lower q groups one after
+// the other; else the Request-URI itself, if it is an IP literal (no DNS
+// yet: other hosts get 404 "no route"). A request to a foreign Request-URI
+// that does not come through our Route and whose From is not in our domains
+// gets 403 (no open relay).
+//
+// ServeSIP returns once the final response went upstream (§16.7): every 2xx
+// at once, else the best final response of all branches. It answers a
+// CANCEL with 200 (or 481) itself; the INVITE it cancels then ends with
+// 487 (§16.10). ACK and REGISTER go to the next handler.
+func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip.Request) error {
+	switch req.Method {
+	case sip.MethodAck, sip.MethodRegister:
+		return server.ErrNotHandled
+	case sip.MethodCancel:
+		return p.serveCancel(tx, req)
+	}
+	// §16.3 step 2: the Request-URI scheme.
+	if !req.URI.IsSIP() {
+		return errScheme
+	}
+	// §16.3 step 3: Max-Forwards.
+	mf, ok, err := req.MaxForwards()
+	if err != nil {
+		return err
+	}
+	if ok && mf == 0 {
+		if req.Method == sip.MethodOptions {
+			resp := response(req, sip.StatusOK)
+			if p.allow != "" {
+				resp.Add("Allow", p.allow)
+			}
+			return tx.Respond(resp)
+		}
+		return errTooManyHops
+	}
+	// §16.3 step 4 and RFC 5393 §4.2.1: loop detection.
+	hash := loopHash(req)
+	if p.looped(req, hash) {
+		return errLoop
+	}
+	// §16.3 step 5: Proxy-Require; no extension is supported.
+	if tags := req.OptionTags("Proxy-Require"); len(tags) > 0 {
+		resp := response(req, sip.StatusBadExtension)
+		resp.Add("Unsupported", strings.Join(tags, ", "))
+		return tx.Respond(resp)
+	}
+
+	fwd := req.Clone()
+	src := tx.Source()
+	routed := p.preprocessRoutes(fwd, src)
+	groups, err := p.targets(ctx, fwd, routed, src)
+	if err != nil {
+		if p.log.Enabled(ctx, slog.LevelDebug) {
+			code, reason := sip.StatusOf(err)
+			p.log.Debug("not forwarded", "method", req.Method, "call_id", req.CallID(), "uri", req.URI.String(),
+				"status", code, "reason", reason, "err", err)
+		}
+		return err
+	}
+	rc := newRespContext(p, tx, req, fwd, hash, groups)
+	if p.rr && !routed && recordRoutes(req.Method) {
+		rc.recordRoute = recordRouteValue(src, p.firstDomain())
+	}
+	return rc.run(ctx)
+}
+
+// serveCancel answers a CANCEL (§16.10): 200 when it matches an INVITE
+// server transaction, whose handler then cancels the branches, else 481.
+func (p *Proxy) serveCancel(tx *transaction.ServerTx, req *sip.Request) error {
+	if _, ok := p.tl.MatchCancel(req); !ok {
+		return errNoCancelled
+	}
+	return tx.Respond(response(req, sip.StatusOK))
+}
+
+// recordRoutes reports whether the proxy record-routes a method: those that
+// create dialogs (RFC 3261 §12, RFC 6665, RFC 3515).
+func recordRoutes(method string) bool {
+	switch method {
+	case sip.MethodInvite, sip.MethodSubscribe, sip.MethodRefer:
+		return true
+	}
+	return false
+}
+
+// recordRouteValue is the Record-Route the proxy inserts: the address the
+// request reached it on, so that the next request of the dialog comes back
+// the same way (§16.6 step 4). A wildcard listener has no address to name;
+// then the first domain stands in.
+func recordRouteValue(src transport.Source, domain string) string {
+	host := domain
+	if a := src.Local.Addr(); a.IsValid() && !a.IsUnspecified() {
+		host = hostString(a.Unmap())
+	}
+	v := "<sip:" + host
+	if port := src.Local.Port(); port != 0 {
+		v += ":" + strconv.Itoa(int(port))
+	}
+	if t := strings.ToUpper(src.Transport); t != "" && t != transport.UDP {
+		v += ";transport=" + strings.ToLower(t)
+	}
+	return v + ";lr>"
+}
+
+func hostString(a netip.Addr) string {
+	if a.Is6() {
+		return "[" + a.String() + "]"
+	}
+	return a.String()
+}
+
+func (p *Proxy) firstDomain() string {
+	for d := range p.domains {
+		return d
+	}
+	return "invalid"
+}
+
+// serves reports whether host is one of our domains.
+func (p *Proxy) serves(host string) bool {
+	_, ok := p.domains[strings.ToLower(host)]
+	return ok
+}
+
+// isUs reports whether u names this proxy as it was reached through src:
+// its address and port, or one of our domains at that port or none.
+func (p *Proxy) isUs(u sip.URI, src transport.Source) bool {
+	port := uint16(u.Port)
+	if port == 0 {
+		port = 5060
+		if tp, _ := u.Params.Get("transport"); strings.EqualFold(u.Scheme, "sips") || strings.EqualFold(tp, "tls") {
+			port = 5061
+		}
+	}
+	if ip, ok := hostIP(u.Host); ok && src.Local.Addr().IsValid() && !src.Local.Addr().IsUnspecified() {
+		if ip == src.Local.Addr().Unmap() && port == src.Local.Port() {
+			return true
+		}
+	}
+	return p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port())
+}
+
+// preprocessRoutes applies RFC 3261 §16.4 to r: the fix-up for a strict
+// router upstream, which put our Record-Route in the Request-URI, and the
+// removal of the Route values naming us. It reports whether any did.
+func (p *Proxy) preprocessRoutes(r *sip.Request, src transport.Source) bool {
+	routed := false
+	if r.URI.User == "" && r.URI.Params.Has("lr") && p.isUs(r.URI, src) {
+		if routes, err := r.Routes(); err == nil && len(routes) > 0 {
+			last := routes[len(routes)-1]
+			r.URI = last.URI
+			r.Del("Route")
+			for _, a := range routes[:len(routes)-1] {
+				r.Add("Route", a.String())
+			}
+			routed = true
+		}
+	}
+	for {
+		routes, err := r.Routes()
+		if err != nil || len(routes) == 0 || !p.isUs(routes[0].URI, src) {
+			break
+		}
+		r.PopFirst("Route")
+		routed = true
+	}
+	return routed
+}
+
+// target is one destination of a request: its Request-URI, the Route
+// values to put on top (a binding's Path, RFC 3327) and where to send it.
+type target struct {
+	uri   sip.URI
+	route []string
+	dst   transport.Target
+}
+
+// targets determines where r goes (§16.5), in groups tried one after the
+// other; the targets of a group are tried at once.
+func (p *Proxy) targets(ctx context.Context, r *sip.Request, routed bool, src transport.Source) ([][]target, error) {
+	// §16.6 step 6-7 via §16.5: a Route left names the next hop.
+	if routes, err := r.Routes(); err != nil {
+		return nil, err
+	} else if len(routes) > 0 {
+		dst, err := resolve(routes[0].URI)
+		if err != nil {
+			return nil, err
+		}
+		return [][]target{{{uri: r.URI, dst: dst}}}, nil
+	}
+	u := r.URI
+	if p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port()) {
+		if u.User == "" {
+			return nil, errNotFound // addressed to us, and nothing here answers it
+		}
+		return p.lookup(ctx, u)
+	}
+	if !routed && !p.fromUs(r) {
+		return nil, errRelay
+	}
+	dst, err := resolve(u)
+	if err != nil {
+		return nil, err
+	}
+	return [][]target{{{uri: u, dst: dst}}}, nil
+}
+
+// fromUs reports whether r's From names one of our domains.
+func (p *Proxy) fromUs(r *sip.Request) bool {
+	from, err := r.From()
+	return err == nil && from.URI.IsSIP() && p.serves(from.URI.Host)
+}
+
+// lookup returns the contacts of the user u names, grouped by q, highest
+// first (§16.5, §16.6: parallel within a q, serial across).
+func (p *Proxy) lookup(ctx context.Context, u sip.URI) ([][]target, error) {
+	aor, err := location.CanonicalAOR(u)
+	if err != nil {
+		return nil, &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad Request-URI", Err: err}
+	}
+	bs, err := p.loc.Lookup(ctx, aor)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: lookup %s: %w", aor, err)
+	}
+	if len(bs) == 0 {
+		return nil, p.noBinding(ctx, u, aor)
+	}
+	slices.SortStableFunc(bs, func(a, b location.Binding) int { return b.Q - a.Q })
+	var groups [][]target
+	lastQ := -1
+	for i := range bs {
+		b := &bs[i]
+		t, ok := bindingTarget(b)
+		if !ok || t.uri.Equal(u) {
+			// A contact equal to the Request-URI would loop (§16.5).
+			p.log.Debug("binding skipped", "aor", aor, "contact", b.Contact)
+			continue
+		}
+		if b.Q != lastQ || len(groups) == 0 {
+			groups = append(groups, nil)
+			lastQ = b.Q
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], t)
+	}
+	if len(groups) == 0 {
+		return nil, errNoTarget
+	}
+	return groups, nil
+}
+
+// bindingTarget makes the target of a binding: its contact as the
+// Request-URI, its Path as Route; sent to the first Path hop, else back on
+// the flow of the REGISTER for connection-oriented transports (RFC 5626's
+// spirit: a UA behind NAT takes requests only there), else to the contact.
+func bindingTarget(b *location.Binding) (target, bool) {
+	cu, err := sip.ParseURI(b.Contact)
+	if err != nil || !cu.IsSIP() {
+		return target{}, false
+	}
+	t := target{uri: cu, route: b.Path}
+	if len(b.Path) > 0 {
+		pa, err := sip.ParseAddress(b.Path[0])
+		if err != nil {
+			return target{}, false
+		}
+		if t.dst, err = resolve(pa.URI); err != nil {
+			return target{}, false
+		}
+		return t, true
+	}
+	stream := b.Transport != "" && b.Transport != transport.UDP
+	if stream && b.Source.IsValid() {
+		t.dst = transport.Target{Transport: b.Transport, Addr: b.Source}
+		return t, true
+	}
+	if t.dst, err = resolve(cu); err == nil {
+		return t, true
+	}
+	if b.Source.IsValid() {
+		// A contact with a host name: the proxy does no DNS yet, and the
+		// REGISTER's source is the best guess.
+		t.dst = transport.Target{Transport: cmpOr(b.Transport, transport.UDP), Addr: b.Source}
+		return t, true
+	}
+	return target{}, false
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// noBinding returns the answer for a user without bindings: 480 when the
+// UserStore knows the user, else 404.
+func (p *Proxy) noBinding(ctx context.Context, u sip.URI, aor string) error {
+	if p.users == nil {
+		return errNotFound
+	}
+	_, err := p.users.Get(ctx, u.UserUnescaped(), strings.ToLower(u.Host))
+	switch {
+	case err == nil:
+		return errUnavailable
+	case errors.Is(err, auth.ErrNoUser):
+		return errNotFound
+	}
+	return fmt.Errorf("proxy: user of %s: %w", aor, err)
+}
+
+// resolve returns where a request for u goes (RFC 3263 reduced to IP
+// literals): the transport parameter (TLS for sips), the host, the port or
+// the transport's default. A host name gives errNoRoute: DNS comes later.
+func resolve(u sip.URI) (transport.Target, error) {
+	host := u.Host
+	if m, ok := u.Params.Get("maddr"); ok && m != "" {
+		host = m
+	}
+	ip, ok := hostIP(host)
+	if !ok {
+		return transport.Target{}, errNoRoute
+	}
+	t := transport.UDP
+	if tp, ok := u.Params.Get("transport"); ok && tp != "" {
+		t = strings.ToUpper(tp)
+	}
+	if strings.EqualFold(u.Scheme, "sips") {
+		t = transport.TLS
+	}
+	port := uint16(u.Port)
+	if port == 0 {
+		port = 5060
+		if t == transport.TLS || t == transport.WSS {
+			port = 5061
+		}
+	}
+	return transport.Target{Transport: t, Addr: netip.AddrPortFrom(ip, port)}, nil
+}
+
+func hostIP(h string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// loopHash is the second part of our branches (RFC 3261 §16.6 step 8,
+// RFC 5393 §4.2): a hash of the fields that decide how the received
+// request is processed — Request-URI, From and To tags, Call-ID, CSeq
+// number, Route, Proxy-Require and Proxy-Authorization. The top Via the RFC
+// also names is left out: a looped request comes back with our own Via on
+// top, so including it would never see a loop.
+func loopHash(r *sip.Request) string {
+	h := fnv.New64a()
+	w := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
+	w(r.URI.String())
+	w(r.FromTag())
+	w(r.ToTag())
+	w(r.CallID())
+	if cs, err := r.CSeq(); err == nil {
+		w(strconv.FormatUint(uint64(cs.Seq), 10))
+	}
+	for _, name := range [...]string{"Route", "Proxy-Require", "Proxy-Authorization"} {
+		for v := range r.Lines(name) {
+			w(v)
+		}
+	}
+	var b [8]byte
+	return hex.EncodeToString(h.Sum(b[:0]))
+}
+
+// looped reports whether a Via of ours carries the same loop hash: the
+// request came back unchanged, a loop rather than a spiral (§16.3 step 4).
+func (p *Proxy) looped(r *sip.Request, hash string) bool {
+	vias, err := r.Vias()
+	if err != nil {
+		return false
+	}
+	for _, v := range vias {
+		b := v.Branch()
+		if strings.HasPrefix(b, p.prefix) && strings.HasPrefix(b[len(p.prefix):], hash+"-") {
+			return true
+		}
+	}
+	return false
+}
+
+// branch returns a new branch for a request forwarded with loop hash:
+// ours (the prefix), the hash, and NewBranch's randomness for uniqueness.
+func (p *Proxy) branch(hash string) string {
+	return p.prefix + hash + "-" + transaction.NewBranch()[len(sip.MagicCookie):]
+}
+
+// ours reports whether a branch is one this proxy made.
+func (p *Proxy) ours(branch string) bool { return strings.HasPrefix(branch, p.prefix) }
+
+// response builds a response with a To tag (RFC 3261 §8.2.6.2).
+func response(req *sip.Request, code int) *sip.Response {
+	resp := sip.NewResponse(req, code, "")
+	if code > 100 && req.ToTag() == "" {
+		_ = resp.SetToTag(server.NewTag())
+	}
+	return resp
+}
+
+var _ server.Handler = (*Proxy)(nil)
+var _ transaction.ClientHandler = (*branch)(nil)
