@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -179,7 +178,7 @@ func (r *Redirect) serve(ctx context.Context, tx *transaction.ServerTx, req *sip
 	resp := response(req, sip.StatusMovedTemporarily)
 	var buf []byte
 	for i := range live {
-		buf = appendContact(buf[:0], &live[i], now)
+		buf = live[i].AppendContact(buf[:0], now, false)
 		resp.Add("Contact", string(buf))
 	}
 	if r.log.Enabled(ctx, slog.LevelDebug) {
@@ -218,43 +217,6 @@ func (r *Redirect) serves(host string) bool {
 	}
 	_, ok := r.domains[strings.ToLower(host)]
 	return ok
-}
-
-// appendContact appends a Contact value for binding b: its URI, q when not
-// 1, and the seconds left, rounded up so that a live binding never shows 0.
-// §21.3.3: the validity of a 302's Contact "can be indicated through ...
-// an expires parameter in the Contact header field". The binding's other
-// parameters (+sip.instance, reg-id, ...) describe the registration and are
-// not shown, as Kamailio shows only the URI and q.
-func appendContact(buf []byte, b *location.Binding, now time.Time) []byte {
-	buf = append(buf, '<')
-	buf = append(buf, b.Contact...)
-	buf = append(buf, '>')
-	if b.Q != 1000 {
-		buf = append(buf, ";q="...)
-		buf = appendQ(buf, b.Q)
-	}
-	buf = append(buf, ";expires="...)
-	left := (b.Expires.Sub(now) + time.Second - 1) / time.Second
-	return strconv.AppendInt(buf, int64(left), 10)
-}
-
-// appendQ appends a q-value given times 1000 (RFC 3261 §20.10 qvalue):
-// "0", "0.5", "0.125", "1".
-func appendQ(buf []byte, q int) []byte {
-	switch {
-	case q >= 1000:
-		return append(buf, '1')
-	case q <= 0:
-		return append(buf, '0')
-	}
-	d := [3]byte{byte('0' + q/100), byte('0' + q/10%10), byte('0' + q%10)}
-	n := 3
-	for d[n-1] == '0' {
-		n--
-	}
-	buf = append(buf, "0."...)
-	return append(buf, d[:n]...)
 }
 
 // response builds a response with a To tag (RFC 3261 §8.2.6.2).

@@ -52,11 +52,3 @@ func TestNew(t *testing.T) {
 		t.Error("New accepted a nil store")
 	}
 }
-
-func TestAppendQ(t *testing.T) {
-	for q, want := range map[int]string{0: "0", 1: "0.001", 10: "0.01", 100: "0.1", 125: "0.125", 500: "0.5", 999: "0.999", 1000: "1"} {
-		if got := string(appendQ(nil, q)); got != want {
-			t.Errorf("appendQ(%d) = %q, want %q", q, got, want)
-		}
-	}
-}

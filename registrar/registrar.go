@@ -503,7 +503,7 @@ func (r *Registrar) ok(tx *transaction.ServerTx, req *sip.Request, bs []location
 		if !bs[i].Expires.After(now) {
 			continue
 		}
-		buf = appendContact(buf[:0], &bs[i], now)
+		buf = bs[i].AppendContact(buf[:0], now, true)
 		resp.Add("Contact", string(buf))
 	}
 	// RFC 3327 §5.3: the Path values go back to a UA that supports Path
@@ -521,42 +521,6 @@ func (r *Registrar) ok(tx *transaction.ServerTx, req *sip.Request, bs []location
 
 // dateFormat is the SIP-date of RFC 3261 §20.17 (RFC 1123, always GMT).
 const dateFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
-
-// appendContact appends a Contact value for binding b: its URI, its other
-// parameters, q when not 1, and the seconds left (§10.3 step 8: "Each
-// Contact value MUST feature an 'expires' parameter"), rounded up so that
-// a live binding never shows 0.
-func appendContact(buf []byte, b *location.Binding, now time.Time) []byte {
-	buf = append(buf, '<')
-	buf = append(buf, b.Contact...)
-	buf = append(buf, '>')
-	buf = append(buf, b.Params...)
-	if b.Q != 1000 {
-		buf = append(buf, ";q="...)
-		buf = appendQ(buf, b.Q)
-	}
-	buf = append(buf, ";expires="...)
-	left := (b.Expires.Sub(now) + time.Second - 1) / time.Second
-	return strconv.AppendInt(buf, int64(left), 10)
-}
-
-// appendQ appends a q-value given times 1000 (RFC 3261 §20.10 qvalue):
-// "0", "0.5", "0.125", "1".
-func appendQ(buf []byte, q int) []byte {
-	switch {
-	case q >= 1000:
-		return append(buf, '1')
-	case q <= 0:
-		return append(buf, '0')
-	}
-	d := [3]byte{byte('0' + q/100), byte('0' + q/10%10), byte('0' + q%10)}
-	n := 3
-	for d[n-1] == '0' {
-		n--
-	}
-	buf = append(buf, "0."...)
-	return append(buf, d[:n]...)
-}
 
 // response builds a response with a To tag (RFC 3261 §8.2.6.2).
 func response(req *sip.Request, code int, reason string) *sip.Response {
