@@ -14,6 +14,14 @@ import (
 // respContext is the response context of one proxied request (RFC 3261
 // §16.7): its branches, the final responses they gave, and whether the
 // final response went upstream.
+//
+// It holds no goroutine: once begin has started the first branches, it
+// moves only on events — the branches' responses and errors (their
+// ClientHandler callbacks, on the transport's and the transaction timers'
+// goroutines), Timer C (time.AfterFunc), a CANCEL of the request
+// (Proxy.serveCancel calls cancel) and the end of the server's context
+// (context.AfterFunc). Each event runs under mu, sends what it must and
+// returns.
 type respContext struct {
 	p           *Proxy
 	tx          *transaction.ServerTx
@@ -31,7 +39,7 @@ type respContext struct {
 	got6xx    bool
 	cancelled bool
 	finalSent bool
-	done      chan struct{} // closed when finalSent turns true
+	stopCtx   func() bool // unregisters abort from the server's context; nil until set
 }
 
 // branch is one client transaction of a respContext.
@@ -52,47 +60,71 @@ func newRespContext(p *Proxy, tx *transaction.ServerTx, req, fwd *sip.Request, h
 		hash:   hash,
 		invite: req.Method == sip.MethodInvite,
 		groups: groups,
-		done:   make(chan struct{}),
 	}
 }
 
-// run forwards the request and waits until the final response went
-// upstream, cancelling the branches if the request is cancelled (§16.10)
-// or ctx ends.
-func (rc *respContext) run(ctx context.Context) error {
-	var cancelled <-chan struct{}
+// begin forwards the request to the first group of targets and returns;
+// the response context goes on from the events it then receives (see
+// respContext), until the final response went upstream.
+//
+// An INVITE's context is entered in p.calls before its server
+// transaction's Cancelled channel is read: a CANCEL handled after the
+// entry finds it there, one handled before has closed the channel, so
+// none is missed.
+func (rc *respContext) begin(ctx context.Context) {
 	if rc.invite {
-		cancelled = rc.tx.Cancelled()
+		rc.p.calls.Store(rc.tx, rc)
 	}
 	rc.mu.Lock()
-	select {
-	case <-cancelled:
-		// Cancelled while queued: nothing was sent downstream.
-		rc.cancelled = true
-		rc.groups = nil
-	default:
-	}
-	rc.next()
-	rc.mu.Unlock()
-	for {
+	defer rc.mu.Unlock()
+	if rc.invite {
 		select {
-		case <-rc.done:
-			return nil
-		case <-cancelled:
-			cancelled = nil
-			rc.mu.Lock()
+		case <-rc.tx.Cancelled():
+			// Cancelled while queued: nothing goes downstream, and the
+			// answer is 487 (§16.10).
 			rc.cancelled = true
 			rc.groups = nil
-			rc.cancelPending()
-			rc.mu.Unlock()
-		case <-ctx.Done():
-			rc.mu.Lock()
-			rc.groups = nil
-			rc.cancelPending()
-			rc.mu.Unlock()
-			return ctx.Err()
+		default:
 		}
 	}
+	rc.next()
+	if !rc.finalSent {
+		rc.stopCtx = context.AfterFunc(ctx, rc.abort)
+	}
+}
+
+// cancel cancels the request (§16.10): no further group is tried and the
+// pending branches are cancelled; the best response — 487 from the
+// branches, or made here for those that could not be cancelled yet — goes
+// upstream once they are all done.
+func (rc *respContext) cancel() {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.cancelled || rc.finalSent {
+		return
+	}
+	rc.cancelled = true
+	rc.groups = nil
+	rc.cancelPending()
+	rc.next()
+}
+
+// abort runs when the server's context ends (the server closes): the
+// pending branches are cancelled and their timers stopped. The request may
+// stay unanswered then, as server.ErrAnswerLater allows.
+func (rc *respContext) abort() {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.p.calls.CompareAndDelete(rc.tx, rc)
+	if rc.finalSent {
+		return
+	}
+	rc.groups = nil
+	rc.cancelPending()
+	for _, b := range rc.branches {
+		b.stopTimerC()
+	}
+	rc.next()
 }
 
 // next starts the next group of targets while nothing is pending, or sends
@@ -162,7 +194,12 @@ func (rc *respContext) respond(resp *sip.Response) {
 	}
 	if resp.StatusCode >= 200 && !rc.finalSent {
 		rc.finalSent = true
-		close(rc.done)
+		if rc.invite {
+			rc.p.calls.CompareAndDelete(rc.tx, rc)
+		}
+		if rc.stopCtx != nil {
+			rc.stopCtx()
+		}
 	}
 }
 
@@ -185,11 +222,16 @@ func (rc *respContext) cancelPending() {
 	}
 }
 
-// sendBest sends the best of the final responses (§16.7 step 6), or 408
-// when there is none. rc.mu is held.
+// sendBest sends the best of the final responses (§16.7 step 6); when
+// there is none, 487 for a request cancelled before any branch started
+// (§16.10), else 408. rc.mu is held.
 func (rc *respContext) sendBest() {
 	best := chooseBest(rc.finals)
-	if best == nil {
+	switch {
+	case best != nil:
+	case rc.cancelled:
+		best = response(rc.req, sip.StatusRequestTerminated)
+	default:
 		best = response(rc.req, sip.StatusRequestTimeout)
 	}
 	rc.respond(best)
@@ -197,7 +239,9 @@ func (rc *respContext) sendBest() {
 
 // chooseBest picks the response to send upstream from the final ones
 // (§16.7 step 6): any 6xx; else one of the lowest class, preferring 401,
-// 407, 415, 420 and 484 among 4xx. A 503 becomes 500, since a 503 would
+// 407, 415, 420 and 484 among 4xx, as the RFC suggests, and taking 404 and
+// 408 last: that one contact is unknown or did not answer says less about
+// the callee than another's 486 or 403 does. A 503 becomes 500, since a 503 would
 // tell the client this proxy is overloaded (step 6). The challenges of
 // every 401 and 407 are merged into a 401 or 407 chosen (step 7).
 func chooseBest(finals []*sip.Response) *sip.Response {
@@ -210,6 +254,8 @@ func chooseBest(finals []*sip.Response) *sip.Response {
 		n := c / 100 * 10
 		switch c {
 		case 401, 407, 415, 420, 484:
+		case 404, 408:
+			n += 2
 		default:
 			n++
 		}
@@ -250,7 +296,18 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 	r := resp.Clone()
 	r.PopVia() // step 3: our Via
 	if !r.Has("Via") {
-		return
+		// Step 3: with no Via left the response was meant for us and is
+		// not forwarded. A final one still ends its branch, or the
+		// caller would wait for Timer C: it counts with its status, as
+		// a response of our own to the request.
+		if r.StatusCode < 200 {
+			return
+		}
+		own := sip.NewResponse(rc.req, r.StatusCode, r.Reason)
+		if tag := r.ToTag(); tag != "" {
+			own.SetToTag(tag)
+		}
+		r = own
 	}
 	code := r.StatusCode
 	rc.mu.Lock()
@@ -261,7 +318,13 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 		b.provisional = true
 	case code < 200:
 		b.provisional = true
-		if b.timerC != nil && !b.final {
+		if b.final {
+			// Counted as finished already (cancelled, or Timer C): its
+			// CANCEL goes out now (§9.1), and the caller hears no more
+			// of it.
+			return
+		}
+		if b.timerC != nil {
 			b.timerC.Reset(rc.p.timerC) // §16.8
 		}
 		if !rc.finalSent {
@@ -335,8 +398,13 @@ func (b *branch) stopTimerC() {
 }
 
 // fireTimerC: an INVITE branch went Timer C without a final response
-// (§16.8). With a provisional response it is cancelled and its 487 awaited;
-// without one it counts as a 408 now, and is cancelled when it can be.
+// (§16.8). It is cancelled — at once if it had a provisional response,
+// else by its transaction when one comes (§9.1) — and counts as a 408 now
+// either way. Without a provisional response §16.8 asks for just that; with
+// one, the 487 the CANCEL brings is not awaited: the caller cancelled
+// nothing, so a 487 would mislead it, and a callee that never answers the
+// CANCEL would hold the call for 64*T1 more. The 487, when it comes, is
+// absorbed as the branch is already final.
 func (b *branch) fireTimerC() {
 	rc := b.rc
 	rc.mu.Lock()
@@ -347,8 +415,6 @@ func (b *branch) fireTimerC() {
 	if err := b.client.Cancel(); err != nil && !errors.Is(err, transaction.ErrFinal) {
 		rc.p.log.Debug("branch not cancelled", "call_id", rc.req.CallID(), "err", err)
 	}
-	if !b.provisional {
-		b.finish(sip.StatusRequestTimeout)
-		rc.next()
-	}
+	b.finish(sip.StatusRequestTimeout)
+	rc.next()
 }

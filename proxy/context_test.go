@@ -42,6 +42,9 @@ func TestChooseBest(t *testing.T) {
 		{name: "4xx over 5xx", finals: []*sip.Response{mk(500), mk(404)}, want: 404},
 		{name: "503 becomes 500", finals: []*sip.Response{mk(503)}, want: 500},
 		{name: "408 alone", finals: []*sip.Response{mk(408)}, want: 408},
+		{name: "486 over 404", finals: []*sip.Response{mk(404), mk(486)}, want: 486},
+		{name: "486 over 408", finals: []*sip.Response{mk(408), mk(486)}, want: 486},
+		{name: "404 over 5xx", finals: []*sip.Response{mk(500), mk(404)}, want: 404},
 		{name: "auth preferred among 4xx", finals: []*sip.Response{mk(404), mk(407, "Proxy-Authenticate", "Digest realm=\"a\"")}, want: 407,
 			challenges: []string{"Digest realm=\"a\""}},
 		{name: "challenges merged", finals: []*sip.Response{

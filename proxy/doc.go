@@ -7,6 +7,12 @@
 // Timer C for INVITE branches (§16.8) and CANCEL (§16.10). ACKs for 2xx and
 // late 2xx responses go through HandleStray, statelessly (§16.11).
 //
+// ServeSIP does not wait for the callee: it starts the branches and returns
+// server.ErrAnswerLater, and the response context runs from then on from the
+// client transactions' callbacks, Timer C and the CANCEL, with no goroutine
+// of its own, so the number of calls ringing at once is not bounded by the
+// server's workers.
+//
 // A tour: proxy.go holds the Proxy, its checks and target selection;
 // context.go the response context and its branches; stateless.go what is
 // forwarded without a transaction.

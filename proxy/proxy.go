@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sipd/sipd/auth"
@@ -77,6 +78,11 @@ type Proxy struct {
 	allow   string
 	prefix  string // the start of every branch this proxy makes: ours
 	log     *slog.Logger
+
+	// calls holds the response context of each INVITE whose final
+	// response has not gone upstream, by its server transaction, for the
+	// CANCEL that cancels it (serveCancel).
+	calls sync.Map // *transaction.ServerTx -> *respContext
 }
 
 // New returns a proxy that opens client transactions on tl, sends
@@ -145,10 +151,18 @@ var (
 // that does not come through our Route and whose From is not in our domains
 // gets 403 (no open relay).
 //
-// ServeSIP returns once the final response went upstream (§16.7): every 2xx
-// at once, else the best final response of all branches. It answers a
-// CANCEL with 200 (or 481) itself; the INVITE it cancels then ends with
-// 487 (§16.10). ACK and REGISTER go to the next handler.
+// Once the first branches are started, ServeSIP returns
+// server.ErrAnswerLater, freeing the server's worker while the callee rings:
+// the response context then sends the final response upstream on its own
+// (§16.7) — every 2xx at once, else the best final response of all
+// branches — driven by the branches' client transactions and Timer C, so
+// that a final response always comes: Timer C (or Timer B of a branch that
+// never answered) ends every INVITE branch with a 408. ServeSIP answers a
+// CANCEL with 200 (or 481) itself and cancels the pending branches of the
+// INVITE it matches, which then ends with 487 (§16.10); for that the proxy
+// must get CANCEL requests as well as INVITEs. ACK and REGISTER go to the
+// next handler. Requests refused before forwarding get the error carrying
+// their status, for the server to send.
 func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip.Request) error {
 	switch req.Method {
 	case sip.MethodAck, sip.MethodRegister:
@@ -203,16 +217,25 @@ func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip
 	if p.rr && !routed && recordRoutes(req.Method) {
 		rc.recordRoute = recordRouteValue(src, p.firstDomain())
 	}
-	return rc.run(ctx)
+	rc.begin(ctx)
+	return server.ErrAnswerLater
 }
 
 // serveCancel answers a CANCEL (§16.10): 200 when it matches an INVITE
-// server transaction, whose handler then cancels the branches, else 481.
+// server transaction, else 481; then the INVITE's response context, if it
+// has one still waiting for its final response, cancels its branches. An
+// INVITE whose handler has not run yet sees the CANCEL through its
+// transaction's Cancelled channel (respContext.begin).
 func (p *Proxy) serveCancel(tx *transaction.ServerTx, req *sip.Request) error {
-	if _, ok := p.tl.MatchCancel(req); !ok {
+	inv, ok := p.tl.MatchCancel(req)
+	if !ok {
 		return errNoCancelled
 	}
-	return tx.Respond(response(req, sip.StatusOK))
+	err := tx.Respond(response(req, sip.StatusOK))
+	if v, ok := p.calls.Load(inv); ok {
+		v.(*respContext).cancel()
+	}
+	return err
 }
 
 // recordRoutes reports whether the proxy record-routes a method: those that

@@ -177,7 +177,7 @@ func (s *Server) work() {
 }
 
 // serve runs the handler and makes sure the request gets exactly one final
-// response.
+// response, unless the handler took that on with ErrAnswerLater.
 func (s *Server) serve(tx *transaction.ServerTx, req *sip.Request) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -190,9 +190,13 @@ func (s *Server) serve(tx *transaction.ServerTx, req *sip.Request) {
 
 func (s *Server) finish(tx *transaction.ServerTx, req *sip.Request, err error) {
 	if answered(tx) {
-		if err != nil && !errors.Is(err, ErrNotHandled) {
+		if err != nil && !errors.Is(err, ErrNotHandled) && !errors.Is(err, ErrAnswerLater) {
 			s.log.Debug("handler error after its response", "call_id", req.CallID(), "err", err)
 		}
+		return
+	}
+	if errors.Is(err, ErrAnswerLater) {
+		// The handler answers through tx itself, later (see ErrAnswerLater).
 		return
 	}
 	var resp *sip.Response

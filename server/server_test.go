@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -162,5 +163,52 @@ func TestServerOverload(t *testing.T) {
 	}
 	if !strings.Contains(r.Reason, "Overload") {
 		t.Errorf("reason %q", r.Reason)
+	}
+}
+
+// TestServerAnswerLater checks ErrAnswerLater: the server sends nothing
+// for the request, and the worker is free at once — with one worker, a
+// second request is served while the first waits for its answer, which the
+// second's handler then sends.
+func TestServerAnswerLater(t *testing.T) {
+	parked := make(chan *transaction.ServerTx, 1)
+	handler := HandlerFunc(func(ctx context.Context, tx *transaction.ServerTx, req *sip.Request) error {
+		switch req.URI.User {
+		case "later":
+			parked <- tx
+			return ErrAnswerLater
+		case "later-wrapped":
+			// Answered before returning: nothing more is sent.
+			if err := tx.Respond(sip.NewResponse(req, sip.StatusAccepted, "")); err != nil {
+				return err
+			}
+			return fmt.Errorf("wrapped: %w", ErrAnswerLater)
+		case "release":
+			p := <-parked
+			resp := sip.NewResponse(p.Request(), sip.StatusBusyHere, "")
+			resp.SetToTag(NewTag())
+			if err := p.Respond(resp); err != nil {
+				return err
+			}
+			return &sip.StatusError{Code: sip.StatusOK}
+		}
+		return ErrNotHandled
+	})
+	addr := startServer(t, Config{Workers: 1}, handler)
+	c := newClient(t, addr)
+	host := addr.String()
+	later := c.send("REGISTER", "sip:later@"+host)
+	release := c.send("REGISTER", "sip:release@"+host)
+	// Had the server answered the first request (500), that response
+	// would come before the one the second handler sends.
+	if r := c.recv(later); r.StatusCode != sip.StatusBusyHere {
+		t.Fatalf("parked request: status %d %s, want 486 from the handler", r.StatusCode, r.Reason)
+	}
+	if r := c.recv(release); r.StatusCode != sip.StatusOK {
+		t.Fatalf("second request: status %d, want 200", r.StatusCode)
+	}
+	wrapped := c.send("REGISTER", "sip:later-wrapped@"+host)
+	if r := c.recv(wrapped); r.StatusCode != sip.StatusAccepted {
+		t.Fatalf("answered, then ErrAnswerLater: status %d, want 202", r.StatusCode)
 	}
 }
