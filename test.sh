@@ -5,11 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Interop tests drive sipd with real peers: SIPp (Debian package sip-tester)
-# and baresip (Debian package baresip-core).
+# Interop tests drive sipd with real peers: SIPp (Debian package sip-tester),
+# baresip (Debian package baresip-core) and Kamailio as a second proxy
+# (Debian package kamailio; its binary is in /usr/sbin).
 need_pkgs=()
 command -v sipp >/dev/null 2>&1 || need_pkgs+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || need_pkgs+=(baresip-core)
+command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ] || need_pkgs+=(kamailio)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	echo "== installing ${need_pkgs[*]}"
 	SUDO=""
