@@ -45,8 +45,11 @@ type Config struct {
 	// (Moved Temporarily) to their contacts (RFC 3261 §8.3); "proxy"
 	// forwards them, transaction-stateful, to the registered contacts
 	// (forking to all of them) and other requests on by Route or
-	// Request-URI, record-routing dialogs (RFC 3261 §16). "stateless" is
-	// reserved for the stateless proxy, not available yet. Default
+	// Request-URI, record-routing dialogs (RFC 3261 §16); "stateless"
+	// forwards them too but keeps no state (§16.11): each request goes to
+	// the first contact of the highest q, retransmissions are forwarded
+	// again and responses go back by their Via. "stateless" needs auth
+	// "off", as it does not authenticate what it forwards. Default
 	// "registrar".
 	Mode string `toml:"mode"`
 
@@ -146,7 +149,7 @@ const (
 	ModeRegistrar = "registrar"
 	ModeRedirect  = "redirect"
 	ModeProxy     = "proxy"
-	ModeStateless = "stateless" // reserved: not available yet
+	ModeStateless = "stateless"
 )
 
 // Values of Auth.

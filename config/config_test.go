@@ -130,6 +130,15 @@ max_contacts = 5
 			return nil
 		},
 	}, {
+		name: "stateless mode with auth off",
+		text: "mode = \"stateless\"\nauth = \"off\"\n",
+		check: func(c *Config) error {
+			if c.Mode != ModeStateless || c.Auth != AuthOff {
+				return fmt.Errorf("mode %q, auth %q", c.Mode, c.Auth)
+			}
+			return nil
+		},
+	}, {
 		name: "dotted keys and inline tables",
 		text: "registrar.max_contacts = 2\n",
 		check: func(c *Config) error {
@@ -253,11 +262,11 @@ max_contacts = 5
 	}, {
 		name: "bad mode",
 		text: "mode = \"b2bua\"\n",
-		want: []string{`1:8: mode ~ "b2bua": want "registrar", "redirect" or "proxy"`},
+		want: []string{`1:8: mode ~ "b2bua": want "registrar", "redirect", "proxy" or "stateless"`},
 	}, {
-		name: "reserved mode: stateless",
+		name: "stateless mode with auth required",
 		text: "mode = \"stateless\"\n",
-		want: []string{`1:8: mode ~ "stateless" is not available yet`},
+		want: []string{`1:8: mode ~ "stateless" needs auth = "off"`},
 	}, {
 		name: "bad auth, algorithm, log level, admin",
 		text: "auth = \"on\"\nauth_algorithms = [\"SHA-256\", \"sha-512\"]\nlog_level = \"trace\"\nadmin = \"8080\"\n",
@@ -324,7 +333,7 @@ default_expires = "forever"
 		want: []string{
 			`1:31: listen ~ a tls listener needs tls_cert and tls_key`,
 			`1:51: listen ~ "bogus": want scheme:address:port`,
-			`2:8: mode ~ "stateless" is not available yet`,
+			`2:8: mode ~ "stateless" needs auth = "off"`,
 			`3:1: bogus ~ unknown key`,
 			`4:13: log_level ~ want a string, not an integer`,
 			`5:1: max_contacts ~ belongs in the [registrar] table`,
@@ -471,7 +480,7 @@ func TestValidateAfterOverride(t *testing.T) {
 	want := []string{
 		file + `:4:15: registrar.min_expires: min_expires 10m is above max_expires 5m`,
 		`listen: "tls::5061": a tls listener needs tls_cert and tls_key`,
-		`mode: "bogus": want "registrar", "redirect" or "proxy"`,
+		`mode: "bogus": want "registrar", "redirect", "proxy" or "stateless"`,
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Errorf("Validate:\n%v\nwant\n%s", err, strings.Join(want, "\n"))

@@ -91,9 +91,14 @@ func (c *Config) validate() Errors {
 	switch c.Mode {
 	case ModeRegistrar, ModeRedirect, ModeProxy:
 	case ModeStateless:
-		v.add("mode", -1, `%q is not available yet: want "registrar", "redirect" or "proxy"`, c.Mode)
+		// The stateless proxy cannot challenge what it forwards (that
+		// needs server transactions); rather than relay unauthenticated
+		// calls of our users when auth is asked for, it is refused.
+		if c.Auth == AuthRequired {
+			v.add("mode", -1, `%q needs auth = "off": the stateless proxy does not authenticate the requests it forwards`, c.Mode)
+		}
 	default:
-		v.add("mode", -1, `%q: want "registrar", "redirect" or "proxy"`, c.Mode)
+		v.add("mode", -1, `%q: want "registrar", "redirect", "proxy" or "stateless"`, c.Mode)
 	}
 
 	if c.Admin != "" {

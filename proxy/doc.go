@@ -13,7 +13,13 @@
 // of its own, so the number of calls ringing at once is not bounded by the
 // server's workers.
 //
+// Stateless is the other mode, a stateless proxy (§16.11, sipd serve --mode
+// stateless): a transport.Handler in front of the transaction layer that
+// forwards each request to one target with a branch derived from the
+// request, and each response by its Via, keeping nothing.
+//
 // A tour: proxy.go holds the Proxy, its checks and target selection;
-// context.go the response context and its branches; stateless.go what is
-// forwarded without a transaction.
+// context.go the response context and its branches; stateless.go what the
+// Proxy forwards without a transaction; stateless_proxy.go the Stateless
+// proxy, which shares Proxy's checks and target selection.
 package proxy

@@ -96,8 +96,6 @@ func New(cfg Config, tl *transaction.Layer, tp Sender, loc location.Store, users
 	if tl == nil || tp == nil || loc == nil {
 		return nil, errors.New("proxy: nil transaction layer, sender or location store")
 	}
-	var id [4]byte
-	rand.Read(id[:])
 	p := &Proxy{
 		tl:      tl,
 		tp:      tp,
@@ -107,7 +105,7 @@ func New(cfg Config, tl *transaction.Layer, tp Sender, loc location.Store, users
 		timerC:  cfg.TimerC,
 		rr:      !cfg.NoRecordRoute,
 		allow:   strings.Join(cfg.Allow, ", "),
-		prefix:  sip.MagicCookie + "-sd" + hex.EncodeToString(id[:]) + "-",
+		prefix:  newPrefix(),
 	}
 	for _, d := range cfg.Domains {
 		p.domains[strings.ToLower(d)] = struct{}{}
@@ -555,6 +553,15 @@ func (p *Proxy) looped(r *sip.Request, hash string) bool {
 // ours (the prefix), the hash, and NewBranch's randomness for uniqueness.
 func (p *Proxy) branch(hash string) string {
 	return p.prefix + hash + "-" + transaction.NewBranch()[len(sip.MagicCookie):]
+}
+
+// newPrefix returns the start of a proxy's branches: the magic cookie and
+// a random instance ID, so that the proxy knows its own (§16.3 step 4,
+// §16.7 step 3).
+func newPrefix() string {
+	var id [4]byte
+	rand.Read(id[:])
+	return sip.MagicCookie + "-sd" + hex.EncodeToString(id[:]) + "-"
 }
 
 // ours reports whether a branch is one this proxy made.

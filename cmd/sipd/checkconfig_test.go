@@ -33,7 +33,7 @@ func TestCheckConfig(t *testing.T) {
 		{name: "good", args: []string{good}, code: 0, out: good + ": ok\n"},
 		{name: "example", args: []string{"../../docs/sipd.example.toml"}, code: 0, out: "../../docs/sipd.example.toml: ok\n"},
 		{name: "every error at once", args: []string{bad}, code: 1, errs: []string{
-			bad + `:2:8: mode: "stateless" is not available yet: want "registrar", "redirect" or "proxy"`,
+			bad + `:2:8: mode: "stateless" needs auth = "off": the stateless proxy does not authenticate the requests it forwards`,
 			bad + `:3:1: bogus: unknown key`,
 			bad + `:5:15: registrar.min_expires: min_expires 10m is above max_expires 5m`,
 		}},

@@ -43,7 +43,7 @@ func loadServeConfig(args []string, stderr io.Writer) (config.Config, error) {
 	fs.Var(&listen, "listen", "where to listen, scheme:host:port with scheme udp, tcp, tls, ws or wss; repeatable (default udp:0.0.0.0:5060 and tcp:0.0.0.0:5060)")
 	fs.Var(&domains, "domain", "a domain the server serves; repeatable (default: this machine's host name)")
 	fs.StringVar(&dataDir, "data-dir", "sipd-data", "the directory of the embedded store")
-	fs.StringVar(&mode, "mode", "registrar", "registrar (REGISTER and OPTIONS), redirect (also 302 to registered contacts) or proxy (forwards calls to registered contacts, stateful)")
+	fs.StringVar(&mode, "mode", "registrar", "registrar (REGISTER and OPTIONS), redirect (also 302 to registered contacts) proxy (forwards calls to registered contacts, transaction-stateful) or stateless (forwards to the first contact, keeping no state; needs --auth off)")
 	fs.StringVar(&adminAddr, "admin", "", "address of the HTTP admin API, such as 127.0.0.1:8080 (off when empty)")
 	fs.StringVar(&authMode, "auth", "required", "digest authentication of REGISTER: required or off")
 	fs.StringVar(&authAlgs, "auth-algorithms", "SHA-256,MD5", "digest algorithms to challenge with, in order of preference (RFC 8760 §2.4); old clients answer only the first: MD5 alone suits them")
@@ -51,7 +51,7 @@ func loadServeConfig(args []string, stderr io.Writer) (config.Config, error) {
 	fs.StringVar(&tlsCert, "tls-cert", "", "certificate file for tls and wss listeners (sipd cert writes one)")
 	fs.StringVar(&tlsKey, "tls-key", "", "private key file for tls and wss listeners")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sipd serve [flags]\n\nruns the SIP server on the embedded store: registrar with digest authentication, OPTIONS, and in redirect mode 302s, in proxy mode forwarding to registered contacts")
+		fmt.Fprintln(stderr, "usage: sipd serve [flags]\n\nruns the SIP server on the embedded store: registrar with digest authentication, OPTIONS, and in redirect mode 302s, in proxy and stateless modes forwarding to registered contacts")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -176,6 +176,10 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 	// The proxy needs the server's layers, made below; it is set then.
 	var px *proxy.Proxy
 	switch cfg.Mode {
+	case config.ModeStateless:
+		// REGISTER and OPTIONS to the server; proxy.Stateless, set up
+		// below, forwards the rest before it reaches these handlers.
+		allow = allMethods
 	case config.ModeRedirect, config.ModeProxy:
 		if authn != nil {
 			handlers = append(handlers, server.Authenticate(authn, cfg.Domain))
@@ -205,6 +209,28 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 	srv := server.New(server.Config{Transport: tcfg, Allow: allow, Supported: supported, Logger: log},
 		server.Chain(handlers...))
 	defer srv.Close()
+	listen := srv.Listen
+	if cfg.Mode == config.ModeStateless {
+		// The stateless proxy sits between a transport layer and a
+		// transaction layer of its own, so that nothing it forwards makes
+		// a transaction (proxy.Stateless). What it does not forward goes
+		// up that transaction layer to srv, whose workers run the
+		// handlers above (OPTIONS, the registrar); srv's own layers stay
+		// without listeners.
+		var sl *proxy.Stateless
+		tp := transport.New(tcfg, transport.HandlerFunc(func(in *transport.Inbound) { sl.HandleInbound(in) }))
+		tl := transaction.New(tp, transaction.Config{Logger: log})
+		defer func() {
+			tp.Close()
+			tl.Close()
+		}()
+		tl.SetCore(srv)
+		if sl, err = proxy.NewStateless(proxy.Config{Domains: cfg.Domain, Allow: allow, Logger: log},
+			tp, store, store.Users(), tl); err != nil {
+			return err
+		}
+		listen = tp.Listen
+	}
 	if cfg.Mode == config.ModeProxy {
 		px, err = proxy.New(proxy.Config{Domains: cfg.Domain, Allow: allow, Logger: log},
 			srv.Transactions(), srv.Transport(), store, store.Users())
@@ -217,7 +243,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 	var bound []string
 	for _, l := range cfg.Listen {
 		network, addr := splitListen(l)
-		ap, err := srv.Listen(network, addr)
+		ap, err := listen(network, addr)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", l, err)
 		}
