@@ -37,7 +37,7 @@ func logSIPpErrors(t *testing.T, dir string) {
 // TestSIPpProxyCalls: the benchmark's call-stateful contract through
 // `sipd serve --mode proxy --auth off`. A SIPp UAS registers user uas
 // with its own address as the Contact; a SIPp UAC then makes 100 calls to
-// sip:uas@127.0.0.1:PORT at 20 calls per second. sipd finds the contact,
+// sip:uas@127.0.0.1:PORT: 1,000 calls at 100 per second. sipd finds the contact,
 // forwards the INVITE with its Record-Route (the UAS checks for it), sends
 // the 180 and 200 back, and stays in the dialog: the ACK (stateless) and
 // the BYE (a transaction) come through it by the learned route. Every call
@@ -47,7 +47,7 @@ func TestSIPpProxyCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal("sipp not found: ./test.sh installs it (Debian package sip-tester)")
 	}
-	const calls = 100
+	const calls = 1000
 	srv := startSipd(t, t.TempDir(), "--domain", "127.0.0.1", "--mode", "proxy", "--auth", "off")
 	dir := t.TempDir()
 	copySIPpScenarios(t, dir, "proxy_register.xml", "proxy_uas.xml", "proxy_uac.xml")
@@ -82,7 +82,7 @@ func TestSIPpProxyCalls(t *testing.T) {
 
 	uac := exec.Command(sipp, srv.addr.String(), "-sf", "proxy_uac.xml", "-s", "uas",
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)),
-		"-m", strconv.Itoa(calls), "-r", "20", "-d", "0", "-default_behaviors", "all,-abortunexp",
+		"-m", strconv.Itoa(calls), "-r", "100", "-d", "0", "-default_behaviors", "all,-abortunexp",
 		"-timeout", "60s", "-timeout_error", "-trace_err", "-trace_counts", "-nostdin")
 	uac.Dir = dir
 	out, err := uac.CombinedOutput()
