@@ -158,12 +158,7 @@ func TestKamailioInFront(t *testing.T) {
 		uas.Process.Kill()
 		<-uasDone
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for port, _ := strconv.Atoi(uasPort); !udpPortBound(port); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("sipp UAS did not bind its port\n%s", tail(uasOut.String(), 2000))
-		}
-	}
+	waitUDPBound(t, uasPort, 10*time.Second)
 
 	uac := exec.Command(sipp, kamAddr, "-sf", "kam_uac.xml", "-s", "uas", "-key", "sipd", srv.addr.String(),
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)),

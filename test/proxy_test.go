@@ -78,7 +78,7 @@ func TestSIPpProxyCalls(t *testing.T) {
 		uas.Process.Kill()
 		<-uasDone
 	})
-	time.Sleep(200 * time.Millisecond) // let the UAS bind its port (SIPp has no readiness signal)
+	waitUDPBound(t, uasPort, 10*time.Second)
 
 	uac := exec.Command(sipp, srv.addr.String(), "-sf", "proxy_uac.xml", "-s", "uas",
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)),

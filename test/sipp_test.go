@@ -245,3 +245,18 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// waitUDPBound waits until something holds 127.0.0.1:port/udp. SIPp has no
+// readiness signal, but a UAS is ready once it can receive.
+func waitUDPBound(t *testing.T, port string, within time.Duration) {
+	t.Helper()
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(within); !udpPortBound(p); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing bound 127.0.0.1:%s/udp within %v", port, within)
+		}
+	}
+}
