@@ -113,10 +113,6 @@ func (k *kamailioProc) stop() {
 // on top of Kamailio's) on each INVITE, and each ACK and BYE must arrive
 // with three Vias, i.e. through both proxies.
 func TestKamailioInFront(t *testing.T) {
-	sipp, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Fatal("sipp not found: ./test.sh installs it (Debian package sip-tester)")
-	}
 	const calls = 20
 	srv := startSipd(t, t.TempDir(), "--domain", "127.0.0.1", "--mode", "proxy", "--auth", "off")
 	kam := startKamailio(t, "front.cfg", `SIPD_URI="sip:`+srv.addr.String()+`"`)
@@ -127,74 +123,8 @@ func TestKamailioInFront(t *testing.T) {
 		}
 	})
 
-	dir := t.TempDir()
-	copySIPpScenarios(t, dir, "proxy_register.xml", "kam_uac.xml")
-	uasPort := strconv.Itoa(freeUDPPort(t))
-	reg := exec.Command(sipp, srv.addr.String(), "-sf", "proxy_register.xml", "-key", "user", "uas",
-		"-i", "127.0.0.1", "-p", uasPort, "-m", "1", "-timeout", "10s", "-timeout_error", "-trace_err", "-nostdin")
-	reg.Dir = dir
-	if out, err := reg.CombinedOutput(); err != nil {
-		logSIPpErrors(t, dir)
-		t.Fatalf("sipp REGISTER: %v\n%s", err, tail(string(out), 2000))
-	}
-
-	uasDir := filepath.Join(dir, "uas")
-	if err := os.Mkdir(uasDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	copySIPpScenarios(t, uasDir, "proxy_uas.xml")
-	uas := exec.Command(sipp, "-sf", "proxy_uas.xml", "-i", "127.0.0.1", "-p", uasPort,
-		"-m", strconv.Itoa(calls), "-timeout", "60s", "-timeout_error",
-		"-trace_err", "-trace_counts", "-trace_msg", "-nostdin")
-	uas.Dir = uasDir
-	var uasOut bytes.Buffer
-	uas.Stdout, uas.Stderr = &uasOut, &uasOut
-	if err := uas.Start(); err != nil {
-		t.Fatal(err)
-	}
-	uasDone := make(chan error, 1)
-	go func() { uasDone <- uas.Wait() }()
-	t.Cleanup(func() {
-		uas.Process.Kill()
-		<-uasDone
-	})
-	waitUDPBound(t, uasPort, 10*time.Second)
-
-	uac := exec.Command(sipp, kamAddr, "-sf", "kam_uac.xml", "-s", "uas", "-key", "sipd", srv.addr.String(),
-		"-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)),
-		"-m", strconv.Itoa(calls), "-r", "10", "-d", "0", "-default_behaviors", "all,-abortunexp",
-		"-timeout", "60s", "-timeout_error", "-trace_err", "-trace_counts", "-trace_msg", "-nostdin")
-	uac.Dir = dir
-	out, err := uac.CombinedOutput()
-	if err != nil {
-		logSIPpErrors(t, dir)
-		logSIPpErrors(t, uasDir)
-		t.Fatalf("sipp UAC: %v\n%s", err, tail(string(out), 3000))
-	}
-	counts := readCounts(t, dir)
-	for key, want := range map[string]int{"0_INVITE_Sent": calls, "4_200_Recv": calls, "5_ACK_Sent": calls,
-		"7_BYE_Sent": calls, "8_200_Recv": calls} {
-		if got := counts[key]; got != want {
-			t.Errorf("UAC %s = %d, want %d; counts: %v", key, got, want, counts)
-		}
-	}
-
-	select {
-	case err := <-uasDone:
-		uasDone <- err
-		if err != nil {
-			logSIPpErrors(t, uasDir)
-			t.Fatalf("sipp UAS: %v\n%s", err, tail(uasOut.String(), 3000))
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("sipp UAS did not finish its %d calls\n%s", calls, tail(uasOut.String(), 3000))
-	}
-	uc := readCounts(t, uasDir)
-	for key, want := range map[string]int{"0_INVITE_Recv": calls, "3_ACK_Recv": calls, "4_BYE_Recv": calls} {
-		if got := uc[key]; got != want {
-			t.Errorf("UAS %s = %d, want %d; counts: %v", key, got, want, uc)
-		}
-	}
+	dir, uasDir := callFlow{sipd: srv.addr, via: kamAddr, uac: "kam_uac.xml", uacArgs: []string{"-key", "sipd", srv.addr.String()},
+		calls: calls, rate: 10, timeout: "60s", traceMsg: true}.run(t)
 
 	// What the UAS received: the INVITE record-routed by sipd (top) and
 	// Kamailio, every request with the Vias of the UAC and both proxies.
