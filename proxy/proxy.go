@@ -212,7 +212,7 @@ func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip
 		return err
 	}
 	rc := newRespContext(p, tx, req, fwd, hash, groups)
-	if p.rr && !routed && recordRoutes(req.Method) {
+	if p.rr && recordRoutes(req) {
 		rc.recordRoute = recordRouteValue(src, p.firstDomain())
 	}
 	rc.begin(ctx)
@@ -236,12 +236,17 @@ func (p *Proxy) serveCancel(tx *transaction.ServerTx, req *sip.Request) error {
 	return err
 }
 
-// recordRoutes reports whether the proxy record-routes a method: those that
-// create dialogs (RFC 3261 §12, RFC 6665, RFC 3515).
-func recordRoutes(method string) bool {
-	switch method {
+// recordRoutes reports whether the proxy record-routes req: a request
+// that may create a dialog (RFC 3261 §16.6 step 4) — an INVITE, SUBSCRIBE
+// or REFER (§12, RFC 6665, RFC 3515) without a To tag. Whether it came by
+// a Route does not matter: an initial request with a preloaded Route (or
+// one restored from a strict router's Request-URI, §16.4) creates a dialog
+// like any other. An in-dialog request is not record-routed, as its route
+// set is fixed (§12.2).
+func recordRoutes(req *sip.Request) bool {
+	switch req.Method {
 	case sip.MethodInvite, sip.MethodSubscribe, sip.MethodRefer:
-		return true
+		return req.ToTag() == ""
 	}
 	return false
 }

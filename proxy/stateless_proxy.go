@@ -178,7 +178,7 @@ func (s *Stateless) forwardRequest(in *transport.Inbound, req *sip.Request) {
 		r.Prepend("Route", t.route[i])
 	}
 	r.DecMaxForwards()
-	if p.rr && !routed && recordRoutes(req.Method) {
+	if p.rr && recordRoutes(req) {
 		r.Prepend("Record-Route", recordRouteValue(in.Source, p.firstDomain()))
 	}
 	if routes, err := r.Routes(); err == nil && len(routes) > 0 && !routes[0].URI.Params.Has("lr") {
