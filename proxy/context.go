@@ -28,7 +28,7 @@ type respContext struct {
 	req         *sip.Request // as received; responses made here answer it
 	fwd         *sip.Request // after Route processing; each branch clones it
 	hash        string
-	recordRoute string // the Record-Route value, "" for none
+	recordRoute bool // record-route each branch (§16.6 step 4)
 	invite      bool
 
 	mu        sync.Mutex
@@ -151,8 +151,8 @@ func (rc *respContext) start(t target) {
 		r.Prepend("Route", t.route[i])
 	}
 	r.DecMaxForwards() // step 3
-	if rc.recordRoute != "" {
-		r.Prepend("Record-Route", rc.recordRoute) // step 4
+	if rc.recordRoute {
+		rc.p.recordRoute(r, rc.tx.Source(), t.dst) // step 4
 	}
 	// Step 7: a next hop that is a strict router gets the Request-URI
 	// at the end of the Route, and its own URI as the Request-URI.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sipd/sipd/auth"
@@ -78,6 +79,7 @@ type Proxy struct {
 	allow   string
 	prefix  string // the start of every branch this proxy makes: ours
 	log     *slog.Logger
+	ls      atomic.Pointer[[]listener] // see AddListener
 
 	// calls holds the response context of each INVITE whose final
 	// response has not gone upstream, by its server transaction, for the
@@ -213,7 +215,7 @@ func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip
 	}
 	rc := newRespContext(p, tx, req, fwd, hash, groups)
 	if p.rr && recordRoutes(req) {
-		rc.recordRoute = recordRouteValue(src, p.firstDomain())
+		rc.recordRoute = true
 	}
 	rc.begin(ctx)
 	return server.ErrAnswerLater
@@ -251,25 +253,6 @@ func recordRoutes(req *sip.Request) bool {
 	return false
 }
 
-// recordRouteValue is the Record-Route the proxy inserts: the address the
-// request reached it on, so that the next request of the dialog comes back
-// the same way (§16.6 step 4). A wildcard listener has no address to name;
-// then the first domain stands in.
-func recordRouteValue(src transport.Source, domain string) string {
-	host := domain
-	if a := src.Local.Addr(); a.IsValid() && !a.IsUnspecified() {
-		host = hostString(a.Unmap())
-	}
-	v := "<sip:" + host
-	if port := src.Local.Port(); port != 0 {
-		v += ":" + strconv.Itoa(int(port))
-	}
-	if t := strings.ToUpper(src.Transport); t != "" && t != transport.UDP {
-		v += ";transport=" + strings.ToLower(t)
-	}
-	return v + ";lr>"
-}
-
 func hostString(a netip.Addr) string {
 	if a.Is6() {
 		return "[" + a.String() + "]"
@@ -300,9 +283,17 @@ func (p *Proxy) isUs(u sip.URI, src transport.Source) bool {
 			port = 5061
 		}
 	}
-	if ip, ok := hostIP(u.Host); ok && src.Local.Addr().IsValid() && !src.Local.Addr().IsUnspecified() {
-		if ip == src.Local.Addr().Unmap() && port == src.Local.Port() {
+	if ip, ok := hostIP(u.Host); ok {
+		local := src.Local.Addr().Unmap()
+		if local.IsValid() && !local.IsUnspecified() && ip == local && port == src.Local.Port() {
 			return true
+		}
+		// Any other listener of ours: after double record-routing
+		// (RFC 5658) the Route names the listener on the far side too.
+		for _, l := range p.listeners() {
+			if l.addr.Port() == port && (ip == l.addr.Addr() || l.addr.Addr().IsUnspecified() && ip == local) {
+				return true
+			}
 		}
 	}
 	return p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port())

@@ -179,7 +179,7 @@ func (s *Stateless) forwardRequest(in *transport.Inbound, req *sip.Request) {
 	}
 	r.DecMaxForwards()
 	if p.rr && recordRoutes(req) {
-		r.Prepend("Record-Route", recordRouteValue(in.Source, p.firstDomain()))
+		p.recordRoute(r, in.Source, t.dst)
 	}
 	if routes, err := r.Routes(); err == nil && len(routes) > 0 && !routes[0].URI.Params.Has("lr") {
 		r.Add("Route", "<"+r.URI.String()+">")

@@ -175,6 +175,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 		sip.MethodInfo, sip.MethodUpdate, sip.MethodPrack, sip.MethodPublish}
 	// The proxy needs the server's layers, made below; it is set then.
 	var px *proxy.Proxy
+	var sl *proxy.Stateless
 	switch cfg.Mode {
 	case config.ModeStateless:
 		// REGISTER and OPTIONS to the server; proxy.Stateless, set up
@@ -217,7 +218,6 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 		// up that transaction layer to srv, whose workers run the
 		// handlers above (OPTIONS, the registrar); srv's own layers stay
 		// without listeners.
-		var sl *proxy.Stateless
 		tp := transport.New(tcfg, transport.HandlerFunc(func(in *transport.Inbound) { sl.HandleInbound(in) }))
 		tl := transaction.New(tp, transaction.Config{Logger: log})
 		defer func() {
@@ -248,6 +248,14 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 			return fmt.Errorf("listen %s: %w", l, err)
 		}
 		bound = append(bound, network+":"+ap.String())
+		// The proxy record-routes twice when a request changes
+		// listener (RFC 5658); it must know them all.
+		switch {
+		case px != nil:
+			px.AddListener(network, ap)
+		case sl != nil:
+			sl.AddListener(network, ap)
+		}
 	}
 	attrs := []any{"version", versionString(), "listen", bound, "domains", cfg.Domain,
 		"mode", cfg.Mode, "data_dir", cfg.DataDir, "store_synchronous", cfg.Store.Synchronous, "auth", cfg.Auth}
