@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sipd/sipd/auth"
+	"github.com/sipd/sipd/dns"
 	"github.com/sipd/sipd/location"
 	"github.com/sipd/sipd/server"
 	"github.com/sipd/sipd/sip"
@@ -41,8 +42,54 @@ type Config struct {
 	// Allow is what the proxy names in the Allow header of its answer to
 	// an OPTIONS whose Max-Forwards is 0 (RFC 3261 §16.3 step 3, §11).
 	Allow []string
+	// Resolver finds the targets of a next hop that is a host name (RFC
+	// 3263): a Request-URI for another domain, a Route, a static route's
+	// next hop. nil: only IP literals are reached, and host names get
+	// 404 "no route".
+	Resolver Resolver
+	// Routes are static routes, tried in order before the location
+	// lookup (a Prefix) or DNS (a Domain); the first that matches sends
+	// the request to its next hop. See Route.
+	Routes []Route
 	// Logger receives debug records; nil discards them.
 	Logger *slog.Logger
+}
+
+// Resolver resolves a SIP URI into the targets to try, in order (RFC
+// 3263 §4); *dns.Resolver is one. A name that does not exist gives an
+// error that Is dns.ErrNotFound.
+type Resolver interface {
+	Resolve(ctx context.Context, u sip.URI) ([]transport.Target, error)
+}
+
+// Route is a static route: requests whose Request-URI matches go to Next,
+// their Request-URI unchanged, as to an outbound proxy (RFC 3261 §16.6
+// step 7: the proxy's local policy names the next hop's address).
+type Route struct {
+	// Domain matches a Request-URI whose host is this domain (without
+	// regard to case), or a subdomain of it when it starts with "*.".
+	Domain string
+	// Prefix matches a Request-URI whose user part starts with it, such
+	// as "+49" or "00" for a PSTN gateway; "" with a Domain matches any.
+	Prefix string
+	// Next is the next hop, a SIP URI such as sip:gw.example.net:5080;
+	// transport=tcp, resolved by RFC 3263.
+	Next sip.URI
+}
+
+func (rt *Route) matches(u sip.URI) bool {
+	if rt.Domain != "" {
+		d := strings.ToLower(rt.Domain)
+		h := strings.ToLower(u.Host)
+		if rest, ok := strings.CutPrefix(d, "*."); ok {
+			if !strings.HasSuffix(h, "."+rest) {
+				return false
+			}
+		} else if h != d {
+			return false
+		}
+	}
+	return strings.HasPrefix(u.UserUnescaped(), rt.Prefix)
 }
 
 // Validate reports a configuration the proxy cannot run with.
@@ -52,6 +99,14 @@ func (c *Config) Validate() error {
 	}
 	if c.TimerC < 0 {
 		return errors.New("proxy: negative TimerC")
+	}
+	for i, r := range c.Routes {
+		if r.Domain == "" && r.Prefix == "" {
+			return fmt.Errorf("proxy: route %d matches nothing: no domain or prefix", i)
+		}
+		if !r.Next.IsSIP() || r.Next.Host == "" {
+			return fmt.Errorf("proxy: route %d: next hop %q is not a SIP URI", i, r.Next.String())
+		}
 	}
 	return nil
 }
@@ -79,6 +134,8 @@ type Proxy struct {
 	allow   string
 	prefix  string // the start of every branch this proxy makes: ours
 	log     *slog.Logger
+	res     Resolver
+	routes  []Route
 	ls      atomic.Pointer[[]listener] // see AddListener
 
 	// calls holds the response context of each INVITE whose final
@@ -108,6 +165,8 @@ func New(cfg Config, tl *transaction.Layer, tp Sender, loc location.Store, users
 		rr:      !cfg.NoRecordRoute,
 		allow:   strings.Join(cfg.Allow, ", "),
 		prefix:  newPrefix(),
+		res:     cfg.Resolver,
+		routes:  cfg.Routes,
 	}
 	for _, d := range cfg.Domains {
 		p.domains[strings.ToLower(d)] = struct{}{}
@@ -131,9 +190,13 @@ var (
 	errNotFound    = &sip.StatusError{Code: sip.StatusNotFound}
 	errUnavailable = &sip.StatusError{Code: sip.StatusTemporarilyUnavailable}
 	errNoTarget    = &sip.StatusError{Code: sip.StatusTemporarilyUnavailable, Reason: "Temporarily Unavailable - no usable contact"}
-	// errNoRoute: the next hop is a host name, and the proxy does no DNS
-	// (RFC 3263) yet; only IP literals are reached.
-	errNoRoute     = &sip.StatusError{Code: sip.StatusNotFound, Reason: "Not Found - no route"}
+	// errNoRoute: the next hop is a host name, and the proxy has no
+	// Resolver; only IP literals are reached.
+	errNoRoute = &sip.StatusError{Code: sip.StatusNotFound, Reason: "Not Found - no route"}
+	// errUnresolvable: the next hop's name does not exist in DNS or has
+	// no usable records (RFC 3263): the domain cannot be reached, which
+	// 404 says (RFC 3261 §21.4.5).
+	errUnresolvable = &sip.StatusError{Code: sip.StatusNotFound, Reason: "Not Found - unresolvable destination"}
 	errRelay       = &sip.StatusError{Code: sip.StatusForbidden, Reason: "Forbidden - relaying denied"}
 	errNoCancelled = &sip.StatusError{Code: sip.StatusCallTransactionDoesNotExist}
 )
@@ -332,6 +395,7 @@ type target struct {
 	uri   sip.URI
 	route []string
 	dst   transport.Target
+	alts  []transport.Target // where to try next when dst fails (RFC 3263 §4.3)
 }
 
 // targets determines where r goes (§16.5), in groups tried one after the
@@ -341,27 +405,61 @@ func (p *Proxy) targets(ctx context.Context, r *sip.Request, routed bool, src tr
 	if routes, err := r.Routes(); err != nil {
 		return nil, err
 	} else if len(routes) > 0 {
-		dst, err := resolve(routes[0].URI)
-		if err != nil {
-			return nil, err
-		}
-		return [][]target{{{uri: r.URI, dst: dst}}}, nil
+		return p.hop(ctx, r.URI, routes[0].URI)
 	}
 	u := r.URI
-	if p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port()) {
+	ours := p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port())
+	if !ours && !routed && !p.fromUs(r) {
+		return nil, errRelay
+	}
+	// Static routes: local policy before the location service and DNS.
+	for i := range p.routes {
+		if rt := &p.routes[i]; rt.matches(u) {
+			return p.hop(ctx, u, rt.Next)
+		}
+	}
+	if ours {
 		if u.User == "" {
 			return nil, errNotFound // addressed to us, and nothing here answers it
 		}
 		return p.lookup(ctx, u)
 	}
-	if !routed && !p.fromUs(r) {
-		return nil, errRelay
-	}
-	dst, err := resolve(u)
+	return p.hop(ctx, u, u)
+}
+
+// hop returns the one target of a request with Request-URI u sent to the
+// next hop next: its resolved destinations, the first to try and the
+// others for failover (RFC 3263 §4.3).
+func (p *Proxy) hop(ctx context.Context, u, next sip.URI) ([][]target, error) {
+	dsts, err := p.resolve(ctx, next)
 	if err != nil {
 		return nil, err
 	}
-	return [][]target{{{uri: u, dst: dst}}}, nil
+	return [][]target{{{uri: u, dst: dsts[0], alts: dsts[1:]}}}, nil
+}
+
+// resolve returns where a request for u goes, in the order to try (RFC
+// 3263 §4): an IP literal as it is, a host name through the Resolver.
+func (p *Proxy) resolve(ctx context.Context, u sip.URI) ([]transport.Target, error) {
+	dst, err := resolve(u)
+	if err == nil {
+		return []transport.Target{dst}, nil
+	}
+	if err != errNoRoute || p.res == nil {
+		return nil, err
+	}
+	dsts, err := p.res.Resolve(ctx, u)
+	switch {
+	case errors.Is(err, dns.ErrNotFound):
+		return nil, errUnresolvable
+	case err != nil:
+		// The next hop could not be looked up: as a transport error
+		// would, it ends as a 500 upstream (§16.7 step 6, §16.9).
+		return nil, &sip.StatusError{Code: sip.StatusInternalServerError, Reason: "Server Internal Error - DNS failure", Err: err}
+	case len(dsts) == 0:
+		return nil, errUnresolvable
+	}
+	return dsts, nil
 }
 
 // fromUs reports whether r's From names one of our domains.

@@ -67,6 +67,8 @@ func NewStateless(cfg Config, tp Sender, loc location.Store, users auth.UserStor
 		rr:      !cfg.NoRecordRoute,
 		allow:   strings.Join(cfg.Allow, ", "),
 		prefix:  newPrefix(),
+		res:     cfg.Resolver,
+		routes:  cfg.Routes,
 	}
 	for _, d := range cfg.Domains {
 		p.domains[strings.ToLower(d)] = struct{}{}
@@ -188,11 +190,18 @@ func (s *Stateless) forwardRequest(in *transport.Inbound, req *sip.Request) {
 	}
 	r.PushVia(sip.Via{Proto: sip.Version, Transport: cmpOr(t.dst.Transport, transport.UDP), Host: "0.0.0.0",
 		Params: sip.Params(";branch=" + branch)})
-	if err := p.tp.SendRequest(r, t.dst); err != nil {
+	// RFC 3263 §4.4: the first destination DNS gives (the same for a
+	// retransmission while the answer is cached); the next ones only when
+	// sending fails at once.
+	for _, dst := range append([]transport.Target{t.dst}, t.alts...) {
+		err := p.tp.SendRequest(r, dst)
+		if err == nil {
+			return
+		}
 		// No 503 (§16.9): a stateless proxy has no transaction to tell
 		// a transport error from a loss; the client's retransmission
 		// tries again.
-		p.log.Debug("request not forwarded", "method", req.Method, "call_id", req.CallID(), "dst", t.dst.Addr, "err", err)
+		p.log.Debug("request not forwarded", "method", req.Method, "call_id", req.CallID(), "dst", dst.Addr, "err", err)
 	}
 }
 
