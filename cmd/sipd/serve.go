@@ -17,6 +17,7 @@ import (
 	"github.com/sipd/sipd/admin"
 	"github.com/sipd/sipd/auth"
 	"github.com/sipd/sipd/config"
+	"github.com/sipd/sipd/dns"
 	"github.com/sipd/sipd/proxy"
 	"github.com/sipd/sipd/redirect"
 	"github.com/sipd/sipd/registrar"
@@ -201,6 +202,28 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 	supported := []string{"path"}
 	handlers[0] = server.Options(allow, supported)
 
+	// The proxy modes resolve host-name next hops (RFC 3263) and follow
+	// the static routes.
+	pcfg := proxy.Config{Domains: cfg.Domain, Allow: allow, Logger: log}
+	if cfg.Mode == config.ModeProxy || cfg.Mode == config.ModeStateless {
+		res, err := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.Duration})
+		if err != nil {
+			if len(cfg.DNS.Servers) > 0 {
+				return err
+			}
+			log.Warn("no DNS: only IP addresses are reached", "err", err)
+		} else {
+			pcfg.Resolver = res
+		}
+		for _, r := range cfg.Proxy.Routes {
+			next, err := sip.ParseURI(r.Next)
+			if err != nil {
+				return fmt.Errorf("proxy route next %q: %w", r.Next, err) // Validate has refused it already
+			}
+			pcfg.Routes = append(pcfg.Routes, proxy.Route{Domain: r.Domain, Prefix: r.Prefix, Next: next})
+		}
+	}
+
 	tcfg := transport.Config{Logger: log, Hosts: cfg.Domain}
 	if cfg.TLSCert != "" {
 		if tcfg.TLSConfig, err = transport.LoadTLSConfig(cfg.TLSCert, cfg.TLSKey); err != nil {
@@ -225,15 +248,13 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 			tl.Close()
 		}()
 		tl.SetCore(srv)
-		if sl, err = proxy.NewStateless(proxy.Config{Domains: cfg.Domain, Allow: allow, Logger: log},
-			tp, store, store.Users(), tl); err != nil {
+		if sl, err = proxy.NewStateless(pcfg, tp, store, store.Users(), tl); err != nil {
 			return err
 		}
 		listen = tp.Listen
 	}
 	if cfg.Mode == config.ModeProxy {
-		px, err = proxy.New(proxy.Config{Domains: cfg.Domain, Allow: allow, Logger: log},
-			srv.Transactions(), srv.Transport(), store, store.Users())
+		px, err = proxy.New(pcfg, srv.Transactions(), srv.Transport(), store, store.Users())
 		if err != nil {
 			return err
 		}
