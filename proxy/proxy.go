@@ -197,8 +197,8 @@ var (
 	// no usable records (RFC 3263): the domain cannot be reached, which
 	// 404 says (RFC 3261 §21.4.5).
 	errUnresolvable = &sip.StatusError{Code: sip.StatusNotFound, Reason: "Not Found - unresolvable destination"}
-	errRelay       = &sip.StatusError{Code: sip.StatusForbidden, Reason: "Forbidden - relaying denied"}
-	errNoCancelled = &sip.StatusError{Code: sip.StatusCallTransactionDoesNotExist}
+	errRelay        = &sip.StatusError{Code: sip.StatusForbidden, Reason: "Forbidden - relaying denied"}
+	errNoCancelled  = &sip.StatusError{Code: sip.StatusCallTransactionDoesNotExist}
 )
 
 // ServeSIP proxies req (RFC 3261 §16). After the checks of §16.3 —
