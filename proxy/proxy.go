@@ -206,13 +206,16 @@ var (
 // proxy itself, §11), loops (482, by the branch of RFC 5393 §4.2) and
 // Proxy-Require (420, as the proxy supports no extension) — and the Route
 // processing of §16.4, it forwards a copy of req to each target (§16.5,
-// §16.6): the next hop of a remaining Route header; else, for a Request-URI
-// with a user in our domains, the registered contacts (480 or 404 when
-// there are none), all of the highest q at once and lower q groups one after
-// the other; else the Request-URI itself, if it is an IP literal (no DNS
-// yet: other hosts get 404 "no route"). A request to a foreign Request-URI
-// that does not come through our Route and whose From is not in our domains
-// gets 403 (no open relay).
+// §16.6): the next hop of a remaining Route header; else the next hop of
+// the first static route that matches; else, for a Request-URI with a user
+// in our domains, the registered contacts (480 or 404 when there are none),
+// all of the highest q at once and lower q groups one after the other; else
+// the Request-URI itself. A next hop that is a host name is resolved by the
+// Resolver (RFC 3263; 404 when it does not exist, 404 "no route" without a
+// Resolver), and a destination that fails — a transport error, a timeout
+// without a response, a 503 — gives way to the next one DNS returned (RFC
+// 3263 §4.3). A request to a foreign Request-URI that does not come through
+// our Route and whose From is not in our domains gets 403 (no open relay).
 //
 // Once the first branches are started, ServeSIP returns
 // server.ErrAnswerLater, freeing the server's worker while the callee rings:
@@ -534,8 +537,9 @@ func bindingTarget(b *location.Binding) (target, bool) {
 		return t, true
 	}
 	if b.Source.IsValid() {
-		// A contact with a host name: the proxy does no DNS yet, and the
-		// REGISTER's source is the best guess.
+		// A contact with a host name: the REGISTER's source is a better
+		// guess than DNS for a device, which is often behind NAT and
+		// names itself by a host name no DNS knows.
 		t.dst = transport.Target{Transport: cmpOr(b.Transport, transport.UDP), Addr: b.Source}
 		return t, true
 	}
@@ -565,9 +569,10 @@ func (p *Proxy) noBinding(ctx context.Context, u sip.URI, aor string) error {
 	return fmt.Errorf("proxy: user of %s: %w", aor, err)
 }
 
-// resolve returns where a request for u goes (RFC 3263 reduced to IP
-// literals): the transport parameter (TLS for sips), the host, the port or
-// the transport's default. A host name gives errNoRoute: DNS comes later.
+// resolve returns where a request for u goes when u's host (or maddr) is
+// an IP literal (RFC 3263 §4.1, §4.2): the transport parameter (TLS for
+// sips), the address, the port or the transport's default. A host name
+// gives errNoRoute; Proxy.resolve then asks the Resolver.
 func resolve(u sip.URI) (transport.Target, error) {
 	host := u.Host
 	if m, ok := u.Params.Get("maddr"); ok && m != "" {

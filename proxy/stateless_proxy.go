@@ -32,9 +32,10 @@ import (
 // sees a forwarded message.
 //
 // A request goes to one target only, as a stateless proxy does not fork
-// (§16.11): the next hop of a remaining Route; else, for a user in our
-// domains, the first of the registered contacts of the highest q; else the
-// Request-URI, if it is an IP literal (no DNS yet). Requests it refuses
+// (§16.11): the next hop of a remaining Route; else of the first static
+// route that matches; else, for a user in our domains, the first of the
+// registered contacts of the highest q; else the Request-URI — a host
+// name resolved by RFC 3263, its first destination taken. Requests it refuses
 // are answered statelessly, as a stateless UAS would (§8.2.7): 416, 483 (or
 // 200 for OPTIONS with Max-Forwards 0), 482, 420, and the 404, 480, 403
 // of the target choice; an ACK is never answered.
