@@ -128,6 +128,26 @@ func (rc *respContext) abort() {
 	rc.next()
 }
 
+// shutdown ends the call for a closing server (Proxy.Shutdown): the
+// pending branches are cancelled, no other is started, and the caller gets
+// 503 now, not the 487 the branches will bring. rc.mu is not held.
+func (rc *respContext) shutdown() {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.p.calls.CompareAndDelete(rc.tx, rc)
+	if rc.finalSent {
+		return
+	}
+	rc.groups = nil
+	rc.cancelPending()
+	for _, b := range rc.branches {
+		b.stopTimerC()
+	}
+	resp := response(rc.req, sip.StatusServiceUnavailable)
+	resp.Reason = "Service Unavailable - shutting down"
+	rc.respond(resp)
+}
+
 // next starts the next group of targets while nothing is pending, or sends
 // the best response when none is left (§16.7 step 4). rc.mu is held.
 func (rc *respContext) next() {

@@ -287,6 +287,20 @@ func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip
 	return server.ErrAnswerLater
 }
 
+// Shutdown ends every INVITE the proxy has not answered yet, for a server
+// that is closing (server.Server.OnClose runs it while the transport is
+// still open): the pending branches are cancelled (§16.10; the CANCEL of a
+// branch with no provisional response goes out only once one comes, §9.1,
+// so maybe never), and the caller gets 503 at once — the server is going
+// away for maintenance (RFC 3261 §21.5.4) — rather than nothing. Requests
+// other than INVITE end by their own timers.
+func (p *Proxy) Shutdown() {
+	p.calls.Range(func(_, v any) bool {
+		v.(*respContext).shutdown()
+		return true
+	})
+}
+
 // serveCancel answers a CANCEL (§16.10): 200 when it matches an INVITE
 // server transaction, else 481; then the INVITE's response context, if it
 // has one still waiting for its final response, cancels its branches. An

@@ -711,3 +711,37 @@ func TestFinalWithoutUpstreamVia(t *testing.T) {
 		}
 	})
 }
+
+// TestShutdown: at shutdown the ringing branches are cancelled, the one
+// that has not answered yet gets its CANCEL when it does (§9.1), the
+// caller gets 503 at once, and the context leaves Proxy.calls; the 487s
+// that follow go nowhere.
+func TestShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, Config{})
+		h.registerBob(1000, 1000)
+		h.fromCaller(request{}.build(t))
+		h.answer(h.invite(0), sip.StatusRinging)
+		h.px.Shutdown()
+		synctest.Wait()
+		if got := downLog(h.tp.requests()); !slices.Equal(got, []string{"INVITE 0", "INVITE 1", "CANCEL 0"}) {
+			t.Fatalf("sent %q, want the ringing branch cancelled", got)
+		}
+		if got := upLog(h.tp.responses()); !slices.Equal(got, []string{"180 INVITE", "503 INVITE"}) {
+			t.Fatalf("upstream %q, want 503 at once", got)
+		}
+		if n := countCalls(h.px); n != 0 {
+			t.Errorf("%d response contexts left in Proxy.calls", n)
+		}
+		h.answer(h.invite(1), sip.StatusRinging)
+		h.answer(h.invite(0), sip.StatusRequestTerminated)
+		h.answer(h.invite(1), sip.StatusRequestTerminated)
+		synctest.Wait()
+		if got := downLog(h.tp.requests()); !slices.Equal(got, []string{"INVITE 0", "INVITE 1", "CANCEL 0", "CANCEL 1", "ACK 0", "ACK 1"}) {
+			t.Errorf("downstream %q", got)
+		}
+		if got := upLog(h.tp.responses()); !slices.Equal(got, []string{"180 INVITE", "503 INVITE"}) {
+			t.Errorf("upstream %q, want nothing after the 503", got)
+		}
+	})
+}

@@ -259,6 +259,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 			return err
 		}
 		srv.SetStrayHandler(px.HandleStray)
+		// At shutdown the proxy cancels its ringing branches and answers
+		// its callers before the layers close.
+		srv.OnClose(px.Shutdown)
 	}
 
 	var bound []string
