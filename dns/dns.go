@@ -48,6 +48,11 @@ type Config struct {
 	// Rand orders SRV records of equal priority by weight (RFC 2782);
 	// nil is a random source of its own.
 	Rand *rand.Rand
+	// Deterministic orders SRV records of equal priority the same way
+	// every time — weight, highest first, then target and port — as a
+	// stateless proxy must, so that each retransmission of a request goes
+	// to the same server (RFC 3263 §4.4).
+	Deterministic bool
 }
 
 // Resolver resolves SIP URIs (RFC 3263). It is safe for concurrent use.
@@ -319,10 +324,31 @@ func (r *Resolver) srv(ctx context.Context, name string) ([]*mdns.SRV, error) {
 		for j < len(srvs) && srvs[j].Priority == srvs[i].Priority {
 			j++
 		}
-		out = append(out, weightedOrder(srvs[i:j], r.rand)...)
+		if r.cfg.Deterministic {
+			out = append(out, fixedOrder(srvs[i:j])...)
+		} else {
+			out = append(out, weightedOrder(srvs[i:j], r.rand)...)
+		}
 		i = j
 	}
 	return out, nil
+}
+
+// fixedOrder orders records of one priority for a stateless proxy (RFC
+// 3263 §4.4): by weight, highest first, then by target name (ASCII) and
+// port.
+func fixedOrder(group []*mdns.SRV) []*mdns.SRV {
+	out := slices.Clone(group)
+	slices.SortFunc(out, func(a, b *mdns.SRV) int {
+		if a.Weight != b.Weight {
+			return int(b.Weight) - int(a.Weight)
+		}
+		if c := strings.Compare(strings.ToLower(a.Target), strings.ToLower(b.Target)); c != 0 {
+			return c
+		}
+		return int(a.Port) - int(b.Port)
+	})
+	return out
 }
 
 // weightedOrder orders records of one priority as RFC 2782's usage rules

@@ -304,3 +304,29 @@ func TestServerFailover(t *testing.T) {
 		t.Errorf("SERVFAIL: %v, want a failure other than ErrNotFound", err)
 	}
 }
+
+// TestSRVDeterministic: for a stateless proxy the order within a priority
+// is the same every time (RFC 3263 §4.4): weight, then name, then port.
+func TestSRVDeterministic(t *testing.T) {
+	z := newZoneServer(t,
+		"_sip._udp.d.test. 60 IN SRV 10 5 5060 b.test.",
+		"_sip._udp.d.test. 60 IN SRV 10 5 5060 a.test.",
+		"_sip._udp.d.test. 60 IN SRV 10 50 5060 c.test.",
+		"_sip._udp.d.test. 60 IN SRV 5 0 5060 z.test.",
+		"a.test. 60 IN A 127.0.0.1",
+		"b.test. 60 IN A 127.0.0.2",
+		"c.test. 60 IN A 127.0.0.3",
+		"z.test. 60 IN A 127.0.0.26",
+	)
+	r := newResolver(t, Config{Servers: []string{z.addr}, Deterministic: true})
+	want := "UDP 127.0.0.26:5060, UDP 127.0.0.3:5060, UDP 127.0.0.1:5060, UDP 127.0.0.2:5060"
+	for range 50 {
+		got, err := r.Resolve(context.Background(), uri(t, "sip:x@d.test;transport=udp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := strings.Join(targets(got), ", "); g != want {
+			t.Fatalf("%s, want %s", g, want)
+		}
+	}
+}

@@ -191,9 +191,10 @@ func (s *Stateless) forwardRequest(in *transport.Inbound, req *sip.Request) {
 	}
 	r.PushVia(sip.Via{Proto: sip.Version, Transport: cmpOr(t.dst.Transport, transport.UDP), Host: "0.0.0.0",
 		Params: sip.Params(";branch=" + branch)})
-	// RFC 3263 §4.4: the first destination DNS gives (the same for a
-	// retransmission while the answer is cached); the next ones only when
-	// sending fails at once.
+	// RFC 3263 §4.4: the first destination DNS gives — the same for each
+	// retransmission when the Resolver orders SRV records
+	// deterministically, as sipd serve's does in stateless mode; the next
+	// ones only when sending fails at once.
 	for _, dst := range append([]transport.Target{t.dst}, t.alts...) {
 		err := p.tp.SendRequest(r, dst)
 		if err == nil {

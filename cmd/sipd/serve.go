@@ -206,7 +206,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 	// the static routes.
 	pcfg := proxy.Config{Domains: cfg.Domain, Allow: allow, Logger: log}
 	if cfg.Mode == config.ModeProxy || cfg.Mode == config.ModeStateless {
-		res, err := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.Duration})
+		res, err := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.Duration,
+			Deterministic: cfg.Mode == config.ModeStateless}) // RFC 3263 §4.4
 		if err != nil {
 			if len(cfg.DNS.Servers) > 0 {
 				return err
