@@ -187,7 +187,7 @@ func (r *Resolver) Resolve(ctx context.Context, u sip.URI) ([]transport.Target, 
 		}
 		found = true
 		for _, s := range srvs {
-			ts, err := r.hostTargets(ctx, strings.TrimSuffix(s.Target, "."), t, s.Port, true, host)
+			ts, err := r.hostTargets(ctx, strings.TrimSuffix(s.Target, "."), t, s.Port, pinned, host)
 			if err != nil {
 				if !errors.Is(err, ErrNotFound) {
 					lastErr = err

@@ -169,6 +169,15 @@ func TestResolve(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tc.uri, g, strings.Join(tc.want, ", "))
 		}
 	}
+	// Pinned (no move to TCP for a large request, RFC 3261 §18.1.1) only
+	// when the URI names the transport.
+	for u, want := range map[string]bool{"sip:bob@srv.test": false, "sip:bob@srv.test;transport=udp": true,
+		"sip:bob@host.test:5070": false, "sip:bob@127.0.0.1;transport=udp": true} {
+		got, err := r.Resolve(context.Background(), uri(t, u))
+		if err != nil || len(got) == 0 || got[0].Pinned != want {
+			t.Errorf("%s: %+v %v, want Pinned %v", u, got, err, want)
+		}
+	}
 	// TLS targets carry the name to verify.
 	got, _ := r.Resolve(context.Background(), uri(t, "sips:bob@host.test"))
 	if len(got) == 0 || got[0].ServerName != "host.test" {
