@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"github.com/sipd/sipd/sip"
 )
 
 // startDNS runs a DNS server on a loopback UDP port that answers from
@@ -85,6 +88,37 @@ func TestSIPpProxyDNS(t *testing.T) {
 		srv := startSipd(t, t.TempDir(), "--config", dnsConfig(t, ns), "--domain", "127.0.0.1", "--mode", "proxy", "--auth", "off",
 			"--listen", "tcp:127.0.0.1:0")
 		dnsCall(t, sipp, srv, uasPort, "rr_uas_tcp.xml", []string{"-t", "t1"}, "callee.test;transport=tcp")
+	})
+	t.Run("NXDOMAIN", func(t *testing.T) {
+		// A domain DNS does not know cannot be reached: 404.
+		ns := startDNS(t)
+		srv := startSipd(t, t.TempDir(), "--config", dnsConfig(t, ns), "--domain", "127.0.0.1", "--mode", "proxy", "--auth", "off")
+		caller := newUDPPeer(t)
+		caller.send(srv.addr, fmt.Sprintf(`
+INVITE sip:bob@nowhere.test SIP/2.0
+Via: SIP/2.0/UDP %[1]s;branch=z9hG4bK-nx-1
+From: <sip:alice@127.0.0.1>;tag=a1
+To: <sip:bob@nowhere.test>
+Call-ID: nx-1@test
+CSeq: 1 INVITE
+Contact: <sip:alice@%[1]s>
+Max-Forwards: 70
+Content-Length: 0
+
+`, caller.addr))
+		for {
+			r, ok := caller.recv().(*sip.Response)
+			if !ok {
+				t.Fatal("got a request")
+			}
+			if r.StatusCode < 200 {
+				continue
+			}
+			if r.StatusCode != sip.StatusNotFound || !strings.Contains(r.Reason, "unresolvable") {
+				t.Fatalf("got %d %s, want 404 (unresolvable destination)", r.StatusCode, r.Reason)
+			}
+			break
+		}
 	})
 }
 
