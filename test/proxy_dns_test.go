@@ -89,6 +89,15 @@ func TestSIPpProxyDNS(t *testing.T) {
 			"--listen", "tcp:127.0.0.1:0")
 		dnsCall(t, sipp, srv, uasPort, "rr_uas_tcp.xml", []string{"-t", "t1"}, "callee.test;transport=tcp")
 	})
+	t.Run("static route to a host name", func(t *testing.T) {
+		// [[proxy.routes]]: partner.test goes to gw.partner.test:PORT,
+		// whose A record DNS gives; partner.test itself is unknown to DNS.
+		uasPort := strconv.Itoa(freeUDPPort(t))
+		ns := startDNS(t, "gw.partner.test. 60 IN A 127.0.0.1")
+		cfg := dnsConfig(t, ns, "[[proxy.routes]]\ndomain = \"partner.test\"\nnext = \"sip:gw.partner.test:"+uasPort+"\"\n")
+		srv := startSipd(t, t.TempDir(), "--config", cfg, "--domain", "127.0.0.1", "--mode", "proxy", "--auth", "off")
+		dnsCall(t, sipp, srv, uasPort, "proxy_uas.xml", nil, "partner.test")
+	})
 	t.Run("NXDOMAIN", func(t *testing.T) {
 		// A domain DNS does not know cannot be reached: 404.
 		ns := startDNS(t)
@@ -122,11 +131,13 @@ Content-Length: 0
 	})
 }
 
-// dnsConfig writes a config file whose [dns] asks only ns.
-func dnsConfig(t *testing.T, ns string) string {
+// dnsConfig writes a config file whose [dns] asks only ns, with more
+// TOML after it.
+func dnsConfig(t *testing.T, ns string, more ...string) string {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "sipd.toml")
-	if err := os.WriteFile(name, []byte("[dns]\nservers = [\""+ns+"\"]\ntimeout = \"1s\"\n"), 0o600); err != nil {
+	text := "[dns]\nservers = [\"" + ns + "\"]\ntimeout = \"1s\"\n" + strings.Join(more, "")
+	if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return name
