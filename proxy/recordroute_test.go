@@ -33,7 +33,7 @@ func (h *harness) registerContact(contact string) {
 // TestDoubleRecordRoute: a request that leaves on another listener than it
 // came in on — another transport or another address — is record-routed
 // twice, the outbound listener on top, the inbound one below, each with its
-// transport (RFC 3261 §16.6 step 4, RFC 5658 §4); otherwise once. The
+// transport (RFC 3261 §16.6 step 4, RFC 5658); otherwise once. The
 // caller reaches the proxy over TCP at 192.0.2.1:5060.
 func TestDoubleRecordRoute(t *testing.T) {
 	tests := []struct {

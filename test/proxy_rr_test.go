@@ -13,7 +13,7 @@ import (
 // `sipd serve --mode proxy`, which listens on UDP and TCP. The callee
 // registers over UDP a Contact with transport=tcp and takes the call over
 // TCP (sipp -t t1); the caller calls over UDP. sipd must record-route
-// twice (RFC 3261 §16.6 step 4, RFC 5658 §4): its TCP listener on top,
+// twice (RFC 3261 §16.6 step 4, RFC 5658): its TCP listener on top,
 // its UDP listener below. The ACK and the BYE of the caller come back with
 // Route: <udp>, <tcp>, and sipd, finding both its own (§16.4), strips both
 // and sends them to the callee's Contact over TCP; the 200 to the BYE
