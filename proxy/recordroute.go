@@ -77,8 +77,8 @@ func (p *Proxy) outbound(dst transport.Target) (l listener, ok bool) {
 // the same way. When r leaves on another listener — another transport, or
 // another address — one entry cannot name the proxy for both sides: a
 // request from the callee must reach the outbound listener, one from the
-// caller the inbound one. Then the proxy record-routes twice (RFC 5658
-// §4, as Kamailio's rr module does with enable_double_rr): the outbound
+// caller the inbound one. Then the proxy record-routes twice (RFC 5658,
+// as Kamailio's rr module does with enable_double_rr): the outbound
 // listener on top, the inbound one below, each with its transport
 // parameter. preprocessRoutes removes both when they come back in a Route,
 // as both name the proxy (§16.4).
