@@ -131,11 +131,18 @@ func startBaresipUA(t *testing.T, o baresipOptions) *baresipUA {
 		o.toneHz = 1000
 	}
 	dir := t.TempDir()
+	// A TCP port for ctrl_tcp, free now.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl := l.Addr().(*net.TCPAddr).AddrPort()
+	l.Close()
 	b := &baresipUA{
 		t:       t,
 		aor:     "sip:" + o.user + "@" + o.domain,
 		port:    freeUDPPort(t),
-		ctrl:    netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(freeTCPPort(t))),
+		ctrl:    ctrl,
 		dir:     dir,
 		replies: map[string]chan baresipResponse{},
 		more:    make(chan struct{}),
@@ -227,17 +234,6 @@ func startBaresipUA(t *testing.T, o baresipOptions) *baresipUA {
 	}
 	b.mustCommand("uanew", account)
 	return b
-}
-
-// freeTCPPort finds a loopback TCP port for a process to listen on.
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // notifyLocked wakes the waiters; b.mu is held.
