@@ -21,15 +21,21 @@ import (
 // (alice 1000 Hz, bob 600 Hz) and records what it receives: each must hear
 // the other's tone.
 //
-// The ways to reach sipd:
+// Two ways to reach sipd:
 //   - "registrar": the accounts' domain is sipd's address, so every
 //     initial request goes to the Request-URI's host, sipd, with no Route.
+//   - "outbound proxy": the accounts are at example.com, which nobody
+//     resolves (the DNS trap counts queries), with sipd as outbound proxy:
+//     each initial request carries a preloaded Route naming sipd (RFC 3261
+//     §8.1.2). sipd must record-route such an INVITE too ("even if a Route
+//     header field is already present", §16.6 step 4).
 func TestBaresipCall(t *testing.T) {
 	tests := []struct {
 		name     string
 		outbound bool
 	}{
 		{name: "registrar", outbound: false},
+		{name: "outbound proxy", outbound: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
