@@ -157,6 +157,22 @@ func TestBaresipCall(t *testing.T) {
 					strings.HasSuffix(firstOr(m.headers("CSeq"), ""), " BYE")
 			})
 
+			// RTP went both ways, directly between them (sipd relays no
+			// media): baresip's counts at the end of the call.
+			aSent, aRecv, err := alice.rtpStats(wait)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bSent, bRecv, err := bob.rtpStats(wait)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("RTP packets: alice sent %d, bob received %d; bob sent %d, alice received %d", aSent, bRecv, bSent, aRecv)
+			if bRecv < 25 || bRecv > aSent || aRecv < 25 || aRecv > bSent {
+				t.Errorf("RTP packets: alice sent %d, bob received %d; bob sent %d, alice received %d; want at least 25 (0.5 s) each way",
+					aSent, bRecv, bSent, aRecv)
+			}
+
 			// Each heard the other's tone, not its own.
 			for _, c := range []struct {
 				ua         *baresipUA
