@@ -19,7 +19,9 @@ import (
 // ACKs, both re-INVITEs and the BYE reach bob from sipd, with sipd's Via
 // on top, and bob's answers go back through it. Each side plays a tone
 // (alice 1000 Hz, bob 600 Hz) and records what it receives: each must hear
-// the other's tone.
+// the other's tone (in the audio before the hold: baresip 1.0.0 records
+// no more after a re-INVITE), and baresip's RTP counts must show packets
+// both ways.
 //
 // Two ways to reach sipd:
 //   - "registrar": the accounts' domain is sipd's address, so every
