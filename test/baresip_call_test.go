@@ -19,8 +19,9 @@ import (
 // ACKs, both re-INVITEs and the BYE reach bob from sipd, with sipd's Via
 // on top, and bob's answers go back through it. The same with roles
 // swapped: bob, the callee, holds, resumes and hangs up, using the route
-// set he took from the INVITE's Record-Route (§12.1.1); as he is in
-// sipd's domain, sipd may challenge his requests (407), which he answers. Each side plays a tone
+// set he took from the INVITE's Record-Route (§12.1.1); sipd does not
+// challenge those in-dialog requests, as Kamailio's default script does
+// not. Each side plays a tone
 // (alice 1000 Hz, bob 600 Hz) and records what it receives: each must hear
 // the other's tone (in the audio before the hold: baresip 1.0.0 records
 // no more after a re-INVITE), and baresip's RTP counts must show packets
