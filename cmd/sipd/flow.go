@@ -16,8 +16,8 @@ import (
 // sent (→) or received (←), with the seconds since the command started,
 // the request line or status, the CSeq and the peer:
 //
-//	  0.000  → INVITE sip:bob@127.0.0.1:5062            CSeq 1 INVITE     to 127.0.0.1:5062/udp
-//	  0.004  ← 100 Trying                               CSeq 1 INVITE     from 127.0.0.1:5062/udp
+//	0.000  → INVITE sip:bob@127.0.0.1:5062            CSeq 1 INVITE     to 127.0.0.1:5062/udp
+//	0.004  ← 100 Trying                               CSeq 1 INVITE     from 127.0.0.1:5062/udp
 //
 // Lines from several goroutines (the transport's read loops, timers)
 // never interleave.
