@@ -156,7 +156,8 @@ func (c *Call) inviteOnce(ctx context.Context, req *sip.Request, offer []byte) (
 	if err != nil {
 		return nil, err
 	}
-	inv := req.Clone()
+	inv := req.Clone()  // read by the transport's goroutine
+	inv2 := req.Clone() // read by this one (sip messages cache what they parse)
 	q := newQueue()
 	q.on = func(_ *transaction.ClientTx, r *sip.Response) {
 		if r.IsSuccess() {
@@ -192,7 +193,7 @@ func (c *Call) inviteOnce(ctx context.Context, req *sip.Request, offer []byte) (
 		}
 		switch {
 		case r.StatusCode < 200:
-			c.provisional(inv, r, offer)
+			c.provisional(inv2, r, offer)
 			if c.opts.OnProvisional != nil {
 				c.opts.OnProvisional(r)
 			}

@@ -166,6 +166,8 @@ type UA struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	ready chan struct{} // closed when New is done; inbound waits for it
+
 	mu     sync.Mutex
 	closed bool
 	calls  map[dialog.ID]*Call
@@ -177,7 +179,8 @@ func New(cfg Config) (*UA, error) {
 	if cfg.User == "" {
 		return nil, errors.New("ua: Config.User is required")
 	}
-	u := &UA{cfg: cfg, calls: make(map[dialog.ID]*Call), log: cfg.Logger}
+	u := &UA{cfg: cfg, calls: make(map[dialog.ID]*Call), log: cfg.Logger, ready: make(chan struct{})}
+	defer close(u.ready)
 	if u.log == nil {
 		u.log = slog.New(slog.DiscardHandler)
 	}
@@ -321,6 +324,9 @@ func (u *UA) goAsync(f func()) bool {
 
 func (u *UA) emit(ev Event) {
 	if u.cfg.OnEvent != nil {
+		if ev.Request != nil {
+			ev.Request = warm(ev.Request.Clone())
+		}
 		u.goAsync(func() { u.cfg.OnEvent(ev) })
 	}
 }
@@ -329,6 +335,10 @@ func (u *UA) emit(ev Event) {
 // the caller delivers every received message here (never from inside a
 // send).
 func (u *UA) HandleInbound(in *transport.Inbound) {
+	<-u.ready
+	if u.tl == nil {
+		return
+	}
 	if u.cfg.Trace != nil {
 		u.cfg.Trace(In, in.Msg, in.Remote)
 	}
@@ -508,4 +518,15 @@ func decorate(r *sip.Request) {
 	if !r.Has("Supported") && r.Method != sip.MethodAck && r.Method != sip.MethodCancel {
 		r.Add("Supported", supported)
 	}
+}
+
+// warm parses the fields a sip message caches on first read, so that
+// goroutines may then read it at once (reads of a cold message write
+// the cache).
+func warm(r *sip.Request) *sip.Request {
+	r.TopVia()
+	r.CSeq()
+	r.From()
+	r.To()
+	return r
 }

@@ -161,7 +161,8 @@ type IncomingCall struct {
 	call     *Call
 	dlg      *dialog.Dialog
 	replaces *Call
-	early    bool // replaces an early dialog of ours (CANCEL it)
+	early    bool   // replaces an early dialog of ours (CANCEL it)
+	seq      uint32 // the INVITE's CSeq
 
 	mu        sync.Mutex
 	final     bool
@@ -194,7 +195,8 @@ func (u *UA) incoming(tx *transaction.ServerTx, req *sip.Request) {
 		respond(tx, req, sip.StatusBadRequest, "Missing Contact", nil)
 		return
 	}
-	ic := &IncomingCall{u: u, tx: tx, req: req, finalCh: make(chan struct{})}
+	cs, _ := req.CSeq()
+	ic := &IncomingCall{u: u, tx: tx, req: warm(req.Clone()), seq: cs.Seq, finalCh: make(chan struct{})}
 	// RFC 3891 §3.
 	if n := req.Count("Replaces"); n > 0 {
 		if n > 1 {
@@ -411,9 +413,8 @@ func (c *Call) handlePrack(d *dialog.Dialog, tx *transaction.ServerTx, req *sip.
 	c.mu.Unlock()
 	matched := false
 	if ic != nil {
-		cs, _ := ic.req.CSeq()
 		ic.mu.Lock()
-		if ic.prackWait != nil && rack.RSeq == ic.prackRSeq && rack.CSeq == cs.Seq && rack.Method == sip.MethodInvite {
+		if ic.prackWait != nil && rack.RSeq == ic.prackRSeq && rack.CSeq == ic.seq && rack.Method == sip.MethodInvite {
 			close(ic.prackWait)
 			ic.prackWait = nil
 			matched = true
