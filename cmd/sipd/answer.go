@@ -118,7 +118,7 @@ func (c *answerCmd) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	fl := newFlow(stdout)
-	cfg, err := c.uaConfig(fl)
+	cfg, err := c.uaConfig()
 	if err != nil {
 		return err
 	}
@@ -176,11 +176,11 @@ func (c *answerCmd) run(ctx context.Context, stdout io.Writer) error {
 		fl.notef("MESSAGE from %s: %s", from.URI.String(), req.Body)
 		return sip.StatusOK
 	}
-	u, err := ua.New(cfg)
+	u, stop, err := c.startUA(fl, cfg)
 	if err != nil {
 		return err
 	}
-	defer u.Close()
+	defer stop()
 	fl.notef("listening on %s/%s as %s", u.Addr(), c.transport, u.AOR().URI.String())
 
 	if c.registrar != "" {

@@ -86,7 +86,7 @@ func (c *callCmd) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	fl := newFlow(stdout)
-	cfg, err := c.uaConfig(fl)
+	cfg, err := c.uaConfig()
 	if err != nil {
 		return err
 	}
@@ -95,11 +95,11 @@ func (c *callCmd) run(ctx context.Context, stdout io.Writer) error {
 		p, _ := c.targetURI(c.proxy)
 		cfg.Proxy = p.String()
 	}
-	u, err := ua.New(cfg)
+	u, stop, err := c.startUA(fl, cfg)
 	if err != nil {
 		return err
 	}
-	defer u.Close()
+	defer stop()
 
 	ictx, cancel := context.WithTimeout(ctx, c.timeout)
 	call, err := u.Invite(ictx, c.target, &ua.InviteOptions{Require100rel: c.require100rel})

@@ -2,19 +2,23 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/sipd/sipd/sip"
 	"github.com/sipd/sipd/transaction"
+	"github.com/sipd/sipd/transport"
 	"github.com/sipd/sipd/ua"
 )
 
@@ -25,6 +29,8 @@ type clientFlags struct {
 	transport string        // udp, tcp or tls
 	from      string        // our address of record, sip:user@domain
 	timeout   time.Duration // how long to wait for a final response
+
+	tlsCert, tlsKey, tlsCA string // --transport tls
 }
 
 // add defines the common flags on fs; listen is the default local address.
@@ -33,6 +39,9 @@ func (c *clientFlags) add(fs *flag.FlagSet, listen string) {
 	fs.StringVar(&c.transport, "transport", "udp", "udp, tcp or tls")
 	fs.StringVar(&c.from, "from", "", "our address, such as sip:alice@example.com (default sip:sipd@ the local address)")
 	fs.DurationVar(&c.timeout, "timeout", 32*time.Second, "how long to wait for a final response (RFC 3261's Timer F is 32s)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "with --transport tls: our certificate (default: a self-signed one made at start)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "with --transport tls: the key of --tls-cert")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "with --transport tls: trust the certificates in this PEM file (such as one sipd cert wrote) instead of the system's")
 }
 
 // check validates the common flags.
@@ -42,6 +51,9 @@ func (c *clientFlags) check() error {
 		c.transport = strings.ToLower(c.transport)
 	default:
 		return fmt.Errorf("--transport %q: want udp, tcp or tls", c.transport)
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
 	}
 	if c.timeout <= 0 {
 		return fmt.Errorf("--timeout %v: want a positive duration", c.timeout)
@@ -143,10 +155,10 @@ type parseError struct{ err error }
 func (e parseError) Error() string { return e.err.Error() }
 func (e parseError) Unwrap() error { return e.err }
 
-// uaConfig is the ua.Config of the common flags: the listener, our
-// address of record, and a trace that prints every message on fl.
-func (c *clientFlags) uaConfig(fl *flow) (ua.Config, error) {
-	cfg := ua.Config{Network: c.transport, Listen: c.listen, User: "sipd"}
+// uaConfig is the ua.Config of the common flags: our address of record
+// and the transport name for the Contact.
+func (c *clientFlags) uaConfig() (ua.Config, error) {
+	cfg := ua.Config{Network: c.transport, User: "sipd"}
 	if c.from != "" {
 		a, err := c.fromAddress()
 		if err != nil {
@@ -154,9 +166,115 @@ func (c *clientFlags) uaConfig(fl *flow) (ua.Config, error) {
 		}
 		cfg.User, cfg.Domain, cfg.DisplayName = a.URI.UserUnescaped(), a.URI.Hostport(), a.Display
 	}
-	tr := strings.ToUpper(c.transport)
-	cfg.Trace = func(dir ua.Direction, m sip.Message, remote netip.AddrPort) {
-		fl.message(dir == ua.Out, m, remote, tr)
+	return cfg, nil
+}
+
+// startUA opens our listener (--listen, --transport) and starts a UA on
+// it with cfg. Every message sent or received is printed on fl: the UA
+// gets the transport through Config.Transport, wrapped so that a message
+// is printed before it leaves and a received one before the UA sees it,
+// which keeps the lines in the order things happened. stop closes the UA
+// and then the transport.
+func (c *clientFlags) startUA(fl *flow, cfg ua.Config) (u *ua.UA, stop func(), err error) {
+	tcfg := transport.Config{}
+	if c.transport == "tls" {
+		if tcfg.TLSConfig, err = c.tlsConfig(); err != nil {
+			return nil, nil, err
+		}
+	}
+	var (
+		mu    sync.Mutex
+		agent *ua.UA
+		ready = make(chan struct{})
+	)
+	tp := transport.New(tcfg, transport.HandlerFunc(func(in *transport.Inbound) {
+		<-ready
+		mu.Lock()
+		a := agent
+		mu.Unlock()
+		fl.message(false, in.Msg, in.Remote, in.Transport)
+		if a != nil {
+			a.HandleInbound(in)
+		}
+	}))
+	addr, err := tp.Listen(c.transport, c.listen)
+	if err != nil {
+		close(ready)
+		tp.Close()
+		return nil, nil, fmt.Errorf("listen %s %s: %w", c.transport, c.listen, err)
+	}
+	cfg.Transport, cfg.LocalAddr = flowTransport{tp, fl}, addr
+	cfg.Network = c.transport
+	u, err = ua.New(cfg)
+	mu.Lock()
+	agent = u
+	mu.Unlock()
+	close(ready)
+	if err != nil {
+		tp.Close()
+		return nil, nil, err
+	}
+	return u, func() {
+		u.Close()
+		tp.Close()
+	}, nil
+}
+
+// flowTransport prints each message on the flow just before it is sent.
+type flowTransport struct {
+	*transport.Layer
+	fl *flow
+}
+
+func (t flowTransport) SendRequest(req *sip.Request, dst transport.Target) error {
+	t.fl.message(true, req, dst.Addr, dst.Transport)
+	err := t.Layer.SendRequest(req, dst)
+	if err != nil {
+		t.fl.notef("sending %s to %s failed: %v", req.Method, dst.Addr, err)
+	}
+	return err
+}
+
+func (t flowTransport) SendResponse(resp *sip.Response, src transport.Source) error {
+	t.fl.message(true, resp, src.Remote, src.Transport)
+	err := t.Layer.SendResponse(resp, src)
+	if err != nil {
+		t.fl.notef("sending %d to %s failed: %v", resp.StatusCode, src.Remote, err)
+	}
+	return err
+}
+
+// tlsConfig is the TLS configuration of --transport tls: our certificate
+// (--tls-cert and --tls-key, or a self-signed one made now, since the
+// transport needs a TLS listener to send over TLS) and the roots the
+// peer's certificate is checked against (--tls-ca, else the system's).
+func (c *clientFlags) tlsConfig() (*tls.Config, error) {
+	cert, key := c.tlsCert, c.tlsKey
+	if cert == "" {
+		dir, err := os.MkdirTemp("", "sipd-tls")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		if err := transport.GenerateSelfSigned([]string{"localhost", "127.0.0.1", "::1"}, cert, key); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := transport.LoadTLSConfig(cert, key)
+	if err != nil {
+		return nil, err
+	}
+	if c.tlsCA != "" {
+		pem, err := os.ReadFile(c.tlsCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate", c.tlsCA)
+		}
+		cfg.RootCAs = pool
 	}
 	return cfg, nil
 }

@@ -46,6 +46,7 @@ func TestParseClientCommands(t *testing.T) {
 		{name: "register needs --user", parse: parseRegisterT, args: []string{"--registrar", "sip:127.0.0.1"}, err: "--user is required"},
 		{name: "register needs --registrar", parse: parseRegisterT, args: []string{"--user", "alice"}, err: "--registrar is required"},
 		{name: "register expires in whole seconds", parse: parseRegisterT, args: []string{"--user", "a", "--registrar", "127.0.0.1", "--expires", "1500ms"}, err: "whole seconds"},
+		{name: "register --all needs --unregister", parse: parseRegisterT, args: []string{"--user", "a", "--registrar", "127.0.0.1", "--all"}, err: "--all goes with --unregister"},
 		{name: "register takes no argument", parse: parseRegisterT, args: []string{"--user", "a", "--registrar", "127.0.0.1", "extra"}, err: "unexpected argument"},
 	}
 	for _, tt := range tests {

@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/sipd/sipd/sip"
-	"github.com/sipd/sipd/ua"
 )
 
 // messageCmd is `sipd message URI TEXT`: one MESSAGE (RFC 3428).
@@ -60,16 +59,16 @@ func runMessage(args []string, stdout, stderr io.Writer) int {
 
 func (c *messageCmd) run(ctx context.Context, stdout io.Writer) error {
 	fl := newFlow(stdout)
-	cfg, err := c.uaConfig(fl)
+	cfg, err := c.uaConfig()
 	if err != nil {
 		return err
 	}
 	cfg.Username, cfg.Password = c.user, c.pass
-	u, err := ua.New(cfg)
+	u, stop, err := c.startUA(fl, cfg)
 	if err != nil {
 		return err
 	}
-	defer u.Close()
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	resp, err := u.Message(ctx, c.target, c.contentType, []byte(c.text))

@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/sipd/sipd/sip"
-	"github.com/sipd/sipd/ua"
 )
 
 // optionsCmd is `sipd options URI`: one OPTIONS (RFC 3261 §11), a ping.
@@ -53,15 +52,15 @@ func runOptions(args []string, stdout, stderr io.Writer) int {
 
 func (c *optionsCmd) run(ctx context.Context, stdout io.Writer) error {
 	fl := newFlow(stdout)
-	cfg, err := c.uaConfig(fl)
+	cfg, err := c.uaConfig()
 	if err != nil {
 		return err
 	}
-	u, err := ua.New(cfg)
+	u, stop, err := c.startUA(fl, cfg)
 	if err != nil {
 		return err
 	}
-	defer u.Close()
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	resp, err := u.Options(ctx, c.target)

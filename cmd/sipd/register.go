@@ -20,7 +20,9 @@ type registerCmd struct {
 	registrar      sip.URI
 	expires        time.Duration
 	unregister     bool
+	all            bool
 	hold           time.Duration
+	proxy          string
 }
 
 func parseRegister(args []string, stderr io.Writer) (*registerCmd, error) {
@@ -33,7 +35,9 @@ func parseRegister(args []string, stderr io.Writer) (*registerCmd, error) {
 	fs.StringVar(&c.password, "password", "", "the password, to answer the registrar's challenge")
 	fs.StringVar(&registrar, "registrar", "", "the registrar's URI, such as sip:127.0.0.1:5060 (required)")
 	fs.DurationVar(&c.expires, "expires", time.Hour, "how long the binding should last (whole seconds)")
-	fs.BoolVar(&c.unregister, "unregister", false, "remove our binding instead (Expires: 0)")
+	fs.BoolVar(&c.unregister, "unregister", false, "remove our binding (our Contact, so give the --listen address it was registered from) instead, with Expires: 0")
+	fs.BoolVar(&c.all, "all", false, "with --unregister: remove every binding of the user (Contact: *)")
+	fs.StringVar(&c.proxy, "proxy", "", "an outbound proxy URI: the REGISTER goes there (with a Route), as when --registrar is a domain, such as sip:example.com")
 	fs.DurationVar(&c.hold, "hold", 0, "stay registered this long, refreshing the binding, then unregister (0: register once and exit)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sipd register --user USER --registrar URI [--password SECRET] [flags]\n\nregisters sip:USER@<registrar's domain> (or --from) with our address as the Contact, answering digest challenges, and prints the call flow and the bindings")
@@ -61,6 +65,14 @@ func parseRegister(args []string, stderr io.Writer) (*registerCmd, error) {
 	if !c.unregister && (c.expires < time.Second || c.expires%time.Second != 0) {
 		return nil, usagef("--expires %v: want whole seconds, at least 1s", c.expires)
 	}
+	if c.proxy != "" {
+		if _, err := c.targetURI(c.proxy); err != nil {
+			return nil, usageError{"--proxy: " + err.Error()}
+		}
+	}
+	if c.all && !c.unregister {
+		return nil, usagef("--all goes with --unregister")
+	}
 	if c.hold < 0 || (c.hold > 0 && c.unregister) {
 		return nil, usagef("--hold: want a positive duration, without --unregister")
 	}
@@ -79,7 +91,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 
 func (c *registerCmd) run(ctx context.Context, stdout io.Writer) error {
 	fl := newFlow(stdout)
-	cfg, err := c.uaConfig(fl)
+	cfg, err := c.uaConfig()
 	if err != nil {
 		return err
 	}
@@ -88,11 +100,15 @@ func (c *registerCmd) run(ctx context.Context, stdout io.Writer) error {
 		cfg.User, cfg.Domain = c.user, c.registrar.Host
 	}
 	cfg.Username, cfg.Password = c.user, c.password
-	u, err := ua.New(cfg)
+	if c.proxy != "" {
+		p, _ := c.targetURI(c.proxy)
+		cfg.Proxy = p.String()
+	}
+	u, stop, err := c.startUA(fl, cfg)
 	if err != nil {
 		return err
 	}
-	defer u.Close()
+	defer stop()
 	aor := u.AOR().URI.String()
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -102,6 +118,12 @@ func (c *registerCmd) run(ctx context.Context, stdout io.Writer) error {
 		req := u.NewRequest(sip.MethodRegister, c.registrar)
 		req.Set("To", u.AOR().String())
 		req.Set("Expires", "0")
+		what := u.Contact().String()
+		if c.all {
+			// §10.2.2: "*" with Expires 0 removes every binding.
+			req.Set("Contact", "*")
+			what = "every binding"
+		}
 		resp, err := u.Do(rctx, req)
 		if err != nil {
 			fl.notef("unregistering %s failed", aor)
@@ -111,7 +133,7 @@ func (c *registerCmd) run(ctx context.Context, stdout io.Writer) error {
 			fl.notef("unregistering %s failed: %d %s", aor, resp.StatusCode, reasonOf(resp))
 			return registerError(resp)
 		}
-		fl.notef("unregistered %s (%s)", aor, u.Contact().String())
+		fl.notef("unregistered %s: %s", aor, what)
 		return nil
 	}
 
