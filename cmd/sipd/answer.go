@@ -202,7 +202,7 @@ func (c *answerCmd) run(ctx context.Context, stdout io.Writer) error {
 	wg.Wait()
 	mu.Lock()
 	defer mu.Unlock()
-	fl.notef("%d calls taken", ended)
+	fl.notef("calls taken: %d", ended)
 	return failed
 }
 

@@ -92,6 +92,14 @@ func flowLine(at time.Duration, sent bool, m sip.Message, peer netip.AddrPort, t
 		}
 		fmt.Fprintf(&b, "  [%s %d B]", ct, n)
 	}
+	// RFC 3262: which reliable provisional response, and which PRACK
+	// acknowledges it.
+	if v := m.Headers().Get("RSeq"); v != "" {
+		b.WriteString("  [RSeq " + v + "]")
+	}
+	if v := m.Headers().Get("RAck"); v != "" {
+		b.WriteString("  [RAck " + v + "]")
+	}
 	return b.String()
 }
 

@@ -35,6 +35,12 @@ func TestFlowLine(t *testing.T) {
 	trying := sip.NewResponse(inv.(*sip.Request), 100, "Trying")
 	trying.Body = nil
 	noReason := sip.NewResponse(inv.(*sip.Request), 486, "")
+	rel180 := sip.NewResponse(inv.(*sip.Request), 180, "Ringing")
+	rel180.Add("Require", "100rel")
+	rel180.Add("RSeq", "7")
+	prack := mustParse(t, strings.Replace(strings.Replace(flowInvite, "INVITE sip:", "PRACK sip:", 1), "CSeq: 1 INVITE", "CSeq: 2 PRACK\r\nRAck: 7 1 INVITE", 1)).(*sip.Request)
+	prack.Body = nil
+	prack.Del("Content-Type")
 	noCSeq := mustParse(t, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n")
 	peer := netip.MustParseAddrPort("127.0.0.1:5062")
 	tests := []struct {
@@ -52,6 +58,10 @@ func TestFlowLine(t *testing.T) {
 			"   0.004  ← 100 Trying                              CSeq 1 INVITE    from 127.0.0.1:5062/udp"},
 		{"reason from the status table", 1234567 * time.Microsecond, false, noReason, peer, "TCP",
 			"   1.235  ← 486 Busy Here                           CSeq 1 INVITE    from 127.0.0.1:5062/tcp"},
+		{"reliable provisional", 0, false, rel180, peer, "UDP",
+			"   0.000  ← 180 Ringing                             CSeq 1 INVITE    from 127.0.0.1:5062/udp  [RSeq 7]"},
+		{"PRACK", 0, true, prack, peer, "UDP",
+			"   0.000  → PRACK sip:bob@127.0.0.1:5062            CSeq 2 PRACK     to 127.0.0.1:5062/udp  [RAck 7 1 INVITE]"},
 		{"no peer", 0, false, noCSeq, netip.AddrPort{}, "",
 			"   0.000  ← 200 OK                                  CSeq ?"},
 	}
