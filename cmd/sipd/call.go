@@ -21,7 +21,6 @@ type callCmd struct {
 	media          mediaFlags
 	duration       time.Duration
 	user, password string
-	proxy          string
 	require100rel  bool
 }
 
@@ -34,7 +33,6 @@ func parseCall(args []string, stderr io.Writer) (*callCmd, error) {
 	fs.DurationVar(&c.duration, "duration", 0, "hang up after this long in the call (0: when the peer hangs up or on Ctrl-C)")
 	fs.StringVar(&c.user, "user", "", "user name for digest authentication (default: the user of --from)")
 	fs.StringVar(&c.password, "password", "", "password, to answer a 401 or 407 challenge")
-	fs.StringVar(&c.proxy, "proxy", "", "an outbound proxy URI: the INVITE goes there (with a Route)")
 	fs.BoolVar(&c.require100rel, "100rel", false, "require reliable provisional responses (RFC 3262); they are always supported")
 	// The INVITE may ring for a while: a longer default than Timer F.
 	fs.Lookup("timeout").DefValue = "1m0s"
@@ -62,11 +60,6 @@ func parseCall(args []string, stderr io.Writer) (*callCmd, error) {
 	if c.target, err = c.targetURI(pos[0]); err != nil {
 		return nil, usageError{err.Error()}
 	}
-	if c.proxy != "" {
-		if _, err := c.targetURI(c.proxy); err != nil {
-			return nil, usageError{"--proxy: " + err.Error()}
-		}
-	}
 	return c, nil
 }
 
@@ -91,10 +84,6 @@ func (c *callCmd) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	cfg.Username, cfg.Password = c.user, c.password
-	if c.proxy != "" {
-		p, _ := c.targetURI(c.proxy)
-		cfg.Proxy = p.String()
-	}
 	u, stop, err := c.startUA(fl, cfg)
 	if err != nil {
 		return err

@@ -30,6 +30,8 @@ type clientFlags struct {
 	from      string        // our address of record, sip:user@domain
 	timeout   time.Duration // how long to wait for a final response
 
+	proxy string // outbound proxy URI
+
 	tlsCert, tlsKey, tlsCA string // --transport tls
 }
 
@@ -39,6 +41,7 @@ func (c *clientFlags) add(fs *flag.FlagSet, listen string) {
 	fs.StringVar(&c.transport, "transport", "udp", "udp, tcp or tls")
 	fs.StringVar(&c.from, "from", "", "our address, such as sip:alice@example.com (default sip:sipd@ the local address)")
 	fs.DurationVar(&c.timeout, "timeout", 32*time.Second, "how long to wait for a final response (RFC 3261's Timer F is 32s)")
+	fs.StringVar(&c.proxy, "proxy", "", "an outbound proxy URI, such as sip:127.0.0.1:5060: requests outside a call go there, with a Route")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "with --transport tls: our certificate (default: a self-signed one made at start)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "with --transport tls: the key of --tls-cert")
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "with --transport tls: trust the certificates in this PEM file (such as one sipd cert wrote) instead of the system's")
@@ -61,6 +64,11 @@ func (c *clientFlags) check() error {
 	if c.from != "" {
 		if _, err := c.fromAddress(); err != nil {
 			return err
+		}
+	}
+	if c.proxy != "" {
+		if _, err := c.targetURI(c.proxy); err != nil {
+			return fmt.Errorf("--proxy: %w", err)
 		}
 	}
 	return nil
@@ -165,6 +173,13 @@ func (c *clientFlags) uaConfig() (ua.Config, error) {
 			return ua.Config{}, err
 		}
 		cfg.User, cfg.Domain, cfg.DisplayName = a.URI.UserUnescaped(), a.URI.Hostport(), a.Display
+	}
+	if c.proxy != "" {
+		p, err := c.targetURI(c.proxy)
+		if err != nil {
+			return ua.Config{}, err
+		}
+		cfg.Proxy = p.String()
 	}
 	return cfg, nil
 }

@@ -22,7 +22,6 @@ type registerCmd struct {
 	unregister     bool
 	all            bool
 	hold           time.Duration
-	proxy          string
 }
 
 func parseRegister(args []string, stderr io.Writer) (*registerCmd, error) {
@@ -37,7 +36,6 @@ func parseRegister(args []string, stderr io.Writer) (*registerCmd, error) {
 	fs.DurationVar(&c.expires, "expires", time.Hour, "how long the binding should last (whole seconds)")
 	fs.BoolVar(&c.unregister, "unregister", false, "remove our binding (our Contact, so give the --listen address it was registered from) instead, with Expires: 0")
 	fs.BoolVar(&c.all, "all", false, "with --unregister: remove every binding of the user (Contact: *)")
-	fs.StringVar(&c.proxy, "proxy", "", "an outbound proxy URI: the REGISTER goes there (with a Route), as when --registrar is a domain, such as sip:example.com")
 	fs.DurationVar(&c.hold, "hold", 0, "stay registered this long, refreshing the binding, then unregister (0: register once and exit)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sipd register --user USER --registrar URI [--password SECRET] [flags]\n\nregisters sip:USER@<registrar's domain> (or --from) with our address as the Contact, answering digest challenges, and prints the call flow and the bindings")
@@ -64,11 +62,6 @@ func parseRegister(args []string, stderr io.Writer) (*registerCmd, error) {
 	}
 	if !c.unregister && (c.expires < time.Second || c.expires%time.Second != 0) {
 		return nil, usagef("--expires %v: want whole seconds, at least 1s", c.expires)
-	}
-	if c.proxy != "" {
-		if _, err := c.targetURI(c.proxy); err != nil {
-			return nil, usageError{"--proxy: " + err.Error()}
-		}
 	}
 	if c.all && !c.unregister {
 		return nil, usagef("--all goes with --unregister")
@@ -100,10 +93,6 @@ func (c *registerCmd) run(ctx context.Context, stdout io.Writer) error {
 		cfg.User, cfg.Domain = c.user, c.registrar.Host
 	}
 	cfg.Username, cfg.Password = c.user, c.password
-	if c.proxy != "" {
-		p, _ := c.targetURI(c.proxy)
-		cfg.Proxy = p.String()
-	}
 	u, stop, err := c.startUA(fl, cfg)
 	if err != nil {
 		return err
