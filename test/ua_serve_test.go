@@ -1,29 +1,49 @@
 package test
 
 import (
+	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipd/sipd/transport"
 )
 
-// TestUAClientOptions: `sipd options` against `sipd serve` over UDP and
-// TCP succeeds with the flow → OPTIONS, ← 200; against a port nobody
+// TestUAClientOptions: `sipd options` against `sipd serve` over UDP, TCP
+// and TLS (trusting the server's self-signed certificate with --tls-ca,
+// and failing without it) succeeds with the flow → OPTIONS, ← 200;
+// against a port nobody
 // holds it retransmits (RFC 3261 §17.1.2.2, Timer E from T1) and fails
 // with exit status 1 when --timeout passes.
 func TestUAClientOptions(t *testing.T) {
-	srv := startSipd(t, t.TempDir(), "--listen", "tcp:127.0.0.1:0")
-	for _, tr := range []string{"udp", "tcp"} {
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := transport.GenerateSelfSigned([]string{"127.0.0.1"}, cert, key); err != nil {
+		t.Fatal(err)
+	}
+	// Two stream listeners on port 0 are refused as "the same port": TLS
+	// gets a port free now.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsAddr := l.Addr().String()
+	l.Close()
+	srv := startSipd(t, t.TempDir(), "--listen", "tcp:127.0.0.1:0", "--listen", "tls:"+tlsAddr, "--tls-cert", cert, "--tls-key", key)
+	for _, tr := range []string{"udp", "tcp", "tls"} {
 		t.Run(tr, func(t *testing.T) {
 			addr := srv.addrs[tr].String()
-			r := runSipdCmd(t, 20*time.Second, "options", "sip:"+addr, "--transport", tr)
+			r := runSipdCmd(t, 20*time.Second, "options", "sip:"+addr, "--transport", tr, "--tls-ca", cert)
 			if r.code != 0 || r.stderr != "" {
 				t.Fatalf("%s", r)
 			}
 			uri := regexp.QuoteMeta("sip:" + addr)
 			if err := checkFlow(r.stdout,
-				`→ OPTIONS `+uri+`(;transport=tcp)? CSeq 1 OPTIONS to `+regexp.QuoteMeta(addr+"/"+tr)+`$`,
+				`→ OPTIONS `+uri+`(;transport=`+tr+`)? CSeq 1 OPTIONS to `+regexp.QuoteMeta(addr+"/"+tr)+`$`,
 				`← 200 OK CSeq 1 OPTIONS from `+regexp.QuoteMeta(addr+"/"+tr)+`$`); err != nil {
 				t.Error(err)
 			}
@@ -32,6 +52,12 @@ func TestUAClientOptions(t *testing.T) {
 			}
 		})
 	}
+	t.Run("tls untrusted", func(t *testing.T) {
+		r := runSipdCmd(t, 20*time.Second, "options", "sip:"+srv.addrs["tls"].String(), "--transport", "tls")
+		if r.code != 1 || !strings.Contains(r.stderr, "certificate signed by unknown authority") {
+			t.Errorf("%s", r)
+		}
+	})
 	t.Run("nobody there", func(t *testing.T) {
 		addr := "127.0.0.1:" + strconv.Itoa(freeUDPPort(t))
 		start := time.Now()
@@ -102,5 +128,31 @@ func TestUAClientMessage(t *testing.T) {
 	r = runSipdCmd(t, 20*time.Second, "message", "sip:user0@"+reg.addr.String(), "hi")
 	if r.code != 1 || !strings.Contains(r.stderr, "405 Method Not Allowed") {
 		t.Errorf("to a registrar: %s", r)
+	}
+}
+
+// TestUACallInterrupt: `sipd call` without --duration stays in the call
+// until Ctrl-C (SIGINT), then hangs up with BYE and exits 0; `sipd answer
+// --once` sees the BYE and exits 0 too.
+func TestUACallInterrupt(t *testing.T) {
+	ans := startSipdBg(t, "answer", "--listen", "127.0.0.1:0", "--once")
+	call := startSipdBg(t, "call", "sip:bob@"+ans.addr.String())
+	if _, err := call.waitLine(10*time.Second, "call established"); err != nil {
+		t.Fatal(err)
+	}
+	if err := call.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := call.wait(10 * time.Second); err != nil || code != 0 {
+		t.Fatalf("sipd call: exit %d, %v", code, err)
+	}
+	if err := checkFlow(call.output(), "→ INVITE", "← 200 OK CSeq 1 INVITE", "→ ACK", "→ BYE", "← 200 OK CSeq 2 BYE"); err != nil {
+		t.Error(err)
+	}
+	if code, err := ans.wait(10 * time.Second); err != nil || code != 0 {
+		t.Fatalf("sipd answer: exit %d, %v", code, err)
+	}
+	if _, err := ans.waitLine(time.Second, "call ended by the peer"); err != nil {
+		t.Error(err)
 	}
 }
