@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,59 @@ func TestCallFailures(t *testing.T) {
 	code, _, errOut = runCmd("call", "sip:bob@"+addr, "--play", bad)
 	if code != 1 || !strings.Contains(errOut, "not a WAV file") {
 		t.Errorf("bad --play: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestCallReliable180: sipd answer --100rel sends its 180 reliably to
+// sipd call (which always supports 100rel, RFC 3262 §4), which PRACKs it;
+// the 200 comes after the PRACK's 200.
+func TestCallReliable180(t *testing.T) {
+	addr, _, _ := startAnswer(t, "--100rel")
+	code, out, errOut := runCmd("call", "sip:bob@"+addr, "--duration", "200ms")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q, stdout:\n%s", code, errOut, out)
+	}
+	var got []string
+	for _, l := range strings.Split(out, "\n") {
+		if i := strings.IndexAny(l, "→←"); i >= 0 {
+			got = append(got, strings.Join(strings.Fields(l[i:]), " "))
+		}
+	}
+	want := []string{"→ INVITE", "← 180 Ringing CSeq 1 INVITE from " + addr + "/udp [RSeq ", "→ PRACK", "← 200 OK CSeq 2 PRACK",
+		"← 200 OK CSeq 1 INVITE", "→ ACK", "→ BYE", "← 200 OK CSeq 3 BYE"}
+	i := 0
+	for _, l := range got {
+		if i < len(want) && strings.HasPrefix(l, want[i]) {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Errorf("flow lacks %q after %q:\n%s", want[i], want[:i], strings.Join(got, "\n"))
+	}
+	// RFC 3262 §7.2: RAck is the 180's RSeq and the INVITE's CSeq.
+	m := regexp.MustCompile(`\[RSeq (\d+)\]`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "[RAck "+m[1]+" 1 INVITE]") {
+		t.Errorf("the PRACK's RAck is not the 180's RSeq and 1 INVITE:\n%s", out)
+	}
+}
+
+// TestAnswerCount: --count 2 takes two calls, records each in a file of
+// its own (in-1.wav, in-2.wav) and returns after the second.
+func TestAnswerCount(t *testing.T) {
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "in.wav")
+	addr, ansOut, done := startAnswer(t, "--count", "2", "--record", rec)
+	for i, hz := range []string{"500", "1200"} {
+		if code, out, errOut := runCmd("call", "sip:bob@"+addr, "--tone", hz, "--duration", "500ms"); code != 0 {
+			t.Fatalf("call %d: exit %d, stderr %q, stdout:\n%s", i+1, code, errOut, out)
+		}
+	}
+	if ok, err := done(5 * time.Second); !ok || err != nil {
+		t.Fatalf("sipd answer --count 2: returned %v, %v:\n%s", ok, err, ansOut.String())
+	}
+	readTone(t, filepath.Join(dir, "in-1.wav"), 500)
+	readTone(t, filepath.Join(dir, "in-2.wav"), 1200)
+	if !strings.Contains(ansOut.String(), "calls taken: 2") {
+		t.Errorf("no summary:\n%s", ansOut.String())
 	}
 }
