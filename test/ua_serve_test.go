@@ -68,7 +68,7 @@ func TestUAClientOptions(t *testing.T) {
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("took %v with --timeout 1.2s", d)
 		}
-		// Sent at 0 and again at T1 = 500 ms.
+		// Sent at 0 and again at T1 = 500 ms; the next would be at 1.5 s.
 		if n := strings.Count(strings.Join(flowLines(r.stdout), "\n"), "→ OPTIONS sip:"+addr); n != 2 {
 			t.Errorf("%d OPTIONS sent in 1.2 s, want 2 (at 0 and T1):\n%s", n, r.stdout)
 		}
