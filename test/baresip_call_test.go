@@ -17,19 +17,32 @@ import (
 // a=sendonly), resumes it (a=sendrecv) and hangs up. sipd must stay in
 // the dialog (RFC 3261 §16.6 step 4: it record-routes the INVITE), so the
 // ACKs, both re-INVITEs and the BYE reach bob from sipd, with sipd's Via
-// on top, and bob's answers go back through it. Each side plays a tone
+// on top, and bob's answers go back through it. The same with roles
+// swapped: bob, the callee, holds, resumes and hangs up, using the route
+// set he took from the INVITE's Record-Route (§12.1.1); as he is in
+// sipd's domain, sipd may challenge his requests (407), which he answers. Each side plays a tone
 // (alice 1000 Hz, bob 600 Hz) and records what it receives: each must hear
-// the other's tone.
+// the other's tone (in the audio before the hold: baresip 1.0.0 records
+// no more after a re-INVITE), and baresip's RTP counts must show packets
+// both ways.
 //
-// The ways to reach sipd:
+// Two ways to reach sipd:
 //   - "registrar": the accounts' domain is sipd's address, so every
 //     initial request goes to the Request-URI's host, sipd, with no Route.
+//   - "outbound proxy": the accounts are at example.com, which nobody
+//     resolves (the DNS trap counts queries), with sipd as outbound proxy:
+//     each initial request carries a preloaded Route naming sipd (RFC 3261
+//     §8.1.2). sipd must record-route such an INVITE too ("even if a Route
+//     header field is already present", §16.6 step 4).
 func TestBaresipCall(t *testing.T) {
 	tests := []struct {
-		name     string
-		outbound bool
+		name        string
+		outbound    bool
+		calleeHolds bool // bob holds, resumes and hangs up, not alice
 	}{
-		{name: "registrar", outbound: false},
+		{name: "registrar"},
+		{name: "registrar, callee holds and hangs up", calleeHolds: true},
+		{name: "outbound proxy", outbound: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,64 +105,94 @@ func TestBaresipCall(t *testing.T) {
 				t.Error(err)
 			}
 
-			// Hold and resume: re-INVITEs from alice, through sipd.
+			// Hold and resume: re-INVITEs through sipd, from alice or,
+			// the other way round, from bob.
+			h, o := alice, bob
+			if tt.calleeHolds {
+				h, o = bob, alice
+			}
 			for _, step := range []struct{ command, offer, answer string }{
 				{"hold", "a=sendonly", "a=recvonly"},
 				{"resume", "a=sendrecv", "a=sendrecv"},
 			} {
-				alice.mustCommand(step.command, "")
-				bob.mustEvent(wait, "CALL_REMOTE_SDP", "CALL_CLOSED")   // the re-INVITE's offer
-				alice.mustEvent(wait, "CALL_REMOTE_SDP", "CALL_CLOSED") // the 200's answer
-				reinvite := mustSIP(t, bob, "the "+step.command+" re-INVITE", func(m tracedSIP) bool {
+				h.mustCommand(step.command, "")
+				o.mustEvent(wait, "CALL_REMOTE_SDP", "CALL_CLOSED") // the re-INVITE's offer
+				h.mustEvent(wait, "CALL_REMOTE_SDP", "CALL_CLOSED") // the 200's answer
+				reinvite := mustSIP(t, o, "the "+step.command+" re-INVITE", func(m tracedSIP) bool {
 					return m.received && isRequest(m, "INVITE") && hasToTag(m) && strings.Contains(m.body(), step.offer)
 				})
 				if err := fromSipd(reinvite, srv.addr); err != nil {
 					t.Errorf("%s: %v", step.command, err)
 				}
 				cseq := firstOr(reinvite.headers("CSeq"), "")
-				ok := mustSIP(t, alice, "the 200 to the "+step.command+" re-INVITE", func(m tracedSIP) bool {
+				ok := mustSIP(t, h, "the 200 to the "+step.command+" re-INVITE", func(m tracedSIP) bool {
 					return m.received && strings.HasPrefix(m.startLine(), "SIP/2.0 200") &&
 						firstOr(m.headers("CSeq"), "") == cseq
 				})
 				if ok.peer != srv.addr.String() {
-					t.Errorf("%s: alice got the 200 from %s, want it from sipd at %s", step.command, ok.peer, srv.addr)
+					t.Errorf("%s: %s got the 200 from %s, want it from sipd at %s", step.command, h.aor, ok.peer, srv.addr)
 				}
 				if !strings.Contains(ok.body(), step.answer) {
 					t.Errorf("%s: the answer has no %s:\n%s", step.command, step.answer, ok.body())
 				}
-				if err := sentToSipd(alice, "the "+step.command+" re-INVITE", cseq, srv.addr); err != nil {
+				if err := sentToSipd(h, "the "+step.command+" re-INVITE", cseq, srv.addr); err != nil {
 					t.Error(err)
 				}
 			}
-			// Every ACK bob got came through sipd (one per INVITE).
-			acks := 0
-			for _, m := range bob.sipMessages() {
-				if m.received && isRequest(m, "ACK") {
-					acks++
-					if err := fromSipd(m, srv.addr); err != nil {
-						t.Error(err)
+			// Three ACKs for 2xx (INVITE, hold, resume), each through sipd.
+			var acks []tracedSIP
+			deadline := time.Now().Add(wait)
+			for len(acks) < 3 && time.Now().Before(deadline) {
+				acks = nil
+				for _, ua := range []*baresipUA{alice, bob} {
+					for _, m := range ua.sipMessages() {
+						if m.received && isRequest(m, "ACK") {
+							acks = append(acks, m)
+						}
 					}
 				}
+				time.Sleep(20 * time.Millisecond)
 			}
-			if acks != 3 {
-				t.Errorf("bob got %d ACKs, want 3 (INVITE, hold, resume)", acks)
+			if len(acks) != 3 {
+				t.Errorf("%d ACKs reached the UAs, want 3 (INVITE, hold, resume)", len(acks))
+			}
+			for _, m := range acks {
+				if err := fromSipd(m, srv.addr); err != nil {
+					t.Error(err)
+				}
 			}
 
-			// Hang-up: alice's BYE reaches bob through sipd.
-			alice.mustCommand("hangup", "")
-			bob.mustEvent(wait, "CALL_CLOSED")
-			alice.mustEvent(wait, "CALL_CLOSED")
-			bye := mustSIP(t, bob, "the BYE", func(m tracedSIP) bool { return m.received && isRequest(m, "BYE") })
+			// Hang-up: the BYE reaches the other side through sipd.
+			h.mustCommand("hangup", "")
+			o.mustEvent(wait, "CALL_CLOSED")
+			h.mustEvent(wait, "CALL_CLOSED")
+			bye := mustSIP(t, o, "the BYE", func(m tracedSIP) bool { return m.received && isRequest(m, "BYE") })
 			if err := fromSipd(bye, srv.addr); err != nil {
 				t.Error(err)
 			}
-			if err := sentToSipd(alice, "the BYE", firstOr(bye.headers("CSeq"), ""), srv.addr); err != nil {
+			if err := sentToSipd(h, "the BYE", firstOr(bye.headers("CSeq"), ""), srv.addr); err != nil {
 				t.Error(err)
 			}
-			mustSIP(t, alice, "the 200 to the BYE", func(m tracedSIP) bool {
+			mustSIP(t, h, "the 200 to the BYE", func(m tracedSIP) bool {
 				return m.received && strings.HasPrefix(m.startLine(), "SIP/2.0 200") &&
 					strings.HasSuffix(firstOr(m.headers("CSeq"), ""), " BYE")
 			})
+
+			// RTP went both ways, directly between them (sipd relays no
+			// media): baresip's counts at the end of the call.
+			aSent, aRecv, err := alice.rtpStats(wait)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bSent, bRecv, err := bob.rtpStats(wait)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("RTP packets: alice sent %d, bob received %d; bob sent %d, alice received %d", aSent, bRecv, bSent, aRecv)
+			if bRecv < 25 || bRecv > aSent || aRecv < 25 || aRecv > bSent {
+				t.Errorf("RTP packets: alice sent %d, bob received %d; bob sent %d, alice received %d; want at least 25 (0.5 s) each way",
+					aSent, bRecv, bSent, aRecv)
+			}
 
 			// Each heard the other's tone, not its own.
 			for _, c := range []struct {

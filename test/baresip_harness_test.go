@@ -27,28 +27,44 @@ import (
 // This file is a harness for black-box tests against baresip (Debian 12:
 // baresip-core 1.0.0 on libre 1.1.0), run headless:
 //
-//   - SIP on a UDP port of 127.0.0.1 (sip_listen, net_interface), one
-//     account user@example.com that registers through sipd as its
-//     outbound proxy, so no domain is ever resolved; DNS goes to a trap
+//   - SIP on a UDP port of 127.0.0.1 (sip_listen, net_interface) and one
+//     account, sip:user@domain, made with the uanew command once the
+//     harness is connected to ctrl_tcp, so that no event of its
+//     registration is missed. It registers to sipd, directly (domain is
+//     sipd's address) or through sipd as outbound proxy (domain
+//     example.com, which is then never resolved). DNS goes to a trap
 //     socket (dnsTrap) where a test can check that nothing arrived.
 //   - Control over ctrl_tcp: JSON in netstrings on a 127.0.0.1 TCP port.
 //     A command is {"command":"dial","params":"sip:bob@example.com",
 //     "token":"1"}, answered by {"response":true,"ok":true,"data":"...",
-//     "token":"1"}; the commands are the menu module's (dial, accept,
-//     hangup, hold, resume, ...). Every UA event comes as {"event":true,
-//     "type":"CALL_ESTABLISHED","class":"call","accountaor":...,
-//     "direction":...,"peeruri":...,"id":...,"param":...}.
+//     "token":"1"}; the commands are the menu module's: dial <uri>, accept,
+//     hangup, hold, resume, callstat, uanew <account>, ... Every UA event
+//     comes as {"event":true,"type":"CALL_ESTABLISHED","class":"call",
+//     "accountaor":...,"direction":...,"peeruri":...,"id":<Call-ID>,
+//     "param":...}. Seen: REGISTERING, REGISTER_OK (param "200 OK"),
+//     REGISTER_FAIL ("401 Unauthorized" ...), CALL_INCOMING, CALL_RINGING,
+//     CALL_LOCAL_SDP and CALL_REMOTE_SDP (param "offer" or "answer", also
+//     for re-INVITEs: the only sign of a hold in 1.0.0), CALL_ESTABLISHED,
+//     CALL_RTPESTAB, CALL_RTCP, CALL_CLOSED (param the reason, such as
+//     "Connection reset by peer" after a BYE).
 //   - Audio without a sound card: the source is ausine, a sine tone at
 //     baresipOptions.toneHz (ausine needs 48 kHz stereo; baresip
 //     resamples it to the codec's 8 kHz mono); the only codec is PCMU
 //     (g711). The player is aubridge, a device that only plays when a
-//     source of the same name exists, and none does, so it discards
-//     what it gets. When record is set, the sndfile filter writes what
-//     baresip sends and what it receives, decoded, as 8 kHz mono WAV
-//     files under recordDir (one pair per call: dump-<peer>-enc.wav and
-//     dump-<peer>-dec.wav), complete once the call has closed.
+//     source of the same name exists, and none does, so it discards what
+//     it gets. When record is set, the sndfile filter writes what baresip
+//     sends (encode) and what it receives (decode, before the player) as
+//     8 kHz mono WAV files under recordDir, dump-<date-time>-enc.wav and
+//     -dec.wav, one pair per call, complete once the call has closed.
+//     In 1.0.0 the decode recording stops at the call's first re-INVITE,
+//     although RTP still comes (rtp_stats counts it); the encode one goes
+//     on. rtp_stats is on: baresip prints its packet counts when a call
+//     ends (rtpStats).
 //   - With sipTrace (-s), baresip prints every SIP message it sends or
 //     receives; sipMessages parses them out of its output.
+//
+// The test helpers that fail (mustCommand, mustEvent) must be called from
+// the goroutine of the test that started the UA.
 
 // baresipOptions is what startBaresipUA needs to know.
 type baresipOptions struct {
@@ -68,7 +84,7 @@ type baresipOptions struct {
 type baresipUA struct {
 	t         testing.TB
 	cmd       *exec.Cmd
-	aor       string         // sip:user@example.com
+	aor       string         // sip:user@domain
 	port      int            // its SIP UDP port on 127.0.0.1
 	ctrl      netip.AddrPort // its ctrl_tcp socket
 	dir       string         // its configuration directory
@@ -164,7 +180,8 @@ func startBaresipUA(t *testing.T, o baresipOptions) *baresipUA {
 		"audio_player aubridge,discard\n" +
 		"audio_alert aubridge,discard\n" +
 		"ausrc_srate 48000\n" +
-		"ausrc_channels 2\n"
+		"ausrc_channels 2\n" +
+		"rtp_stats yes\n"
 	if o.record {
 		b.recordDir = filepath.Join(dir, "record")
 		if err := os.Mkdir(b.recordDir, 0o700); err != nil {
@@ -468,6 +485,23 @@ func (b *baresipUA) output() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return strings.Join(b.lines, "\n")
+}
+
+// rtpStats waits for the RTP counts baresip prints when a call ends
+// (rtp_stats) and returns the audio packets it sent and received.
+func (b *baresipUA) rtpStats(within time.Duration) (sent, received int, err error) {
+	if err := b.waitLine(within, "packets:"); err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := b.find("packets:")
+	f := strings.Fields(line)
+	if len(f) != 3 {
+		return 0, 0, fmt.Errorf("baresip %s: RTP counts %q", b.aor, line)
+	}
+	if sent, err = strconv.Atoi(f[1]); err == nil {
+		received, err = strconv.Atoi(f[2])
+	}
+	return sent, received, err
 }
 
 // tracedSIP is one SIP message from baresip's trace (-s).

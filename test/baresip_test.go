@@ -93,8 +93,10 @@ func TestBaresipRegister(t *testing.T) {
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
-				if err := bs.waitLine(5*time.Second, "user0@example.com", "200 OK"); err != nil {
+				if e, err := bs.waitEvent(5*time.Second, "REGISTER_OK", "REGISTER_FAIL"); err != nil {
 					t.Error(err)
+				} else if e.AccountAOR != "sip:user0@example.com" || e.Param != "200 OK" {
+					t.Errorf("baresip: %v, want REGISTER_OK for sip:user0@example.com with 200 OK", e)
 				}
 				// The operator sees it too: sipd ctl registrations --json.
 				out, err := exec.Command(sipdBinary(t), "ctl", "registrations", "--admin", srv.admin, "--json").Output()
@@ -118,8 +120,10 @@ func TestBaresipRegister(t *testing.T) {
 			// baresip answers the challenge; sipd challenges again, which
 			// baresip reports as the failure of the registration.
 			start := time.Now()
-			if err := bs.waitLine(10*time.Second, "reg: sip:user0@example.com", "401 Unauthorized"); err != nil {
+			if e, err := bs.waitEvent(10*time.Second, "REGISTER_FAIL", "REGISTER_OK"); err != nil {
 				t.Error(err)
+			} else if !strings.Contains(e.Param, "401 Unauthorized") {
+				t.Errorf("baresip: %v, want REGISTER_FAIL with 401 Unauthorized", e)
 			}
 			// No binding at any time within 3 s of the start.
 			for {
