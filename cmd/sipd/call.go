@@ -36,6 +36,7 @@ func parseCall(args []string, stderr io.Writer) (*callCmd, error) {
 	fs.BoolVar(&c.require100rel, "100rel", false, "require reliable provisional responses (RFC 3262); they are always supported")
 	// The INVITE may ring for a while: a longer default than Timer F.
 	fs.Lookup("timeout").DefValue = "1m0s"
+	fs.Lookup("timeout").Usage = "how long the INVITE may wait for an answer before it is cancelled"
 	c.timeout = time.Minute
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sipd call [flags] URI\n\ncalls URI, plays audio (--play, --tone) and records what it hears (--record), prints the call flow; succeeds when the call was answered and ended with BYE")

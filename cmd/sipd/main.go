@@ -66,14 +66,14 @@ commands:
   ctl       read a running server's state: ctl registrations [--admin ADDR] [--json]
   version   print the version
   cert      write a self-signed TLS certificate and key (--host, --cert, --key)
+  help      print this help
 
 client commands (each prints the call flow, exits 0 on success, 1 on failure):
   options URI          send OPTIONS
   register --user U --registrar URI [--password P] [--expires D] [--unregister]
   call URI             call, with --play FILE.wav or --tone HZ, --record FILE.wav, --duration D
   answer               listen (--listen ADDR) and answer calls; prints MESSAGEs; --once, --count N
-  message URI TEXT     send a MESSAGE
-  help      print this help`)
+  message URI TEXT     send a MESSAGE`)
 }
 
 func versionString() string {
