@@ -36,6 +36,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCtl(args[1:], stdout, stderr)
 	case "cert":
 		return runCert(args[1:], stdout, stderr)
+	case "options":
+		return runOptions(args[1:], stdout, stderr)
+	case "register":
+		return runRegister(args[1:], stdout, stderr)
+	case "call":
+		return runCall(args[1:], stdout, stderr)
+	case "answer":
+		return runAnswer(args[1:], stdout, stderr)
+	case "message":
+		return runMessage(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -56,7 +66,14 @@ commands:
   ctl       read a running server's state: ctl registrations [--admin ADDR] [--json]
   version   print the version
   cert      write a self-signed TLS certificate and key (--host, --cert, --key)
-  help      print this help`)
+  help      print this help
+
+client commands (each prints the call flow, exits 0 on success, 1 on failure):
+  options URI          send OPTIONS
+  register --user U --registrar URI [--password P] [--expires D] [--unregister]
+  call URI             call, with --play FILE.wav or --tone HZ, --record FILE.wav, --duration D
+  answer               listen (--listen ADDR) and answer calls; prints MESSAGEs; --once, --count N
+  message URI TEXT     send a MESSAGE`)
 }
 
 func versionString() string {
