@@ -50,6 +50,7 @@ func loadServeConfig(args []string, stderr io.Writer) (config.Config, error) {
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&tlsCert, "tls-cert", "", "certificate file for tls and wss listeners (sipd cert writes one)")
 	fs.StringVar(&tlsKey, "tls-key", "", "private key file for tls and wss listeners")
+	addPprofFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sipd serve [flags]\n\nruns the SIP server on the embedded store: registrar with digest authentication, OPTIONS, and in redirect mode 302s, in proxy and stateless modes forwarding to registered contacts")
 		fs.PrintDefaults()
@@ -116,6 +117,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if pprofAddr != "" {
+		a, closePprof, err := startPprof(pprofAddr, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "sipd serve: pprof:", err)
+			return 1
+		}
+		defer closePprof()
+		fmt.Fprintln(stderr, "sipd serve: pprof on http://"+a.String()+"/debug/pprof/")
+	}
 	if err := serve(ctx, cfg, stderr, nil); err != nil {
 		fmt.Fprintln(stderr, "sipd serve:", err)
 		return 1
