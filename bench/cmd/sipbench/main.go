@@ -279,22 +279,22 @@ var scenarios = map[string]scenario{
 
 // stepResult is one run of SIPp at one rate.
 type stepResult struct {
-	rate                       int
-	planned                    int64
-	st                         sippStats
-	rtt                        rttSummary
-	failPct, achieved          float64
-	cpuSec                     float64 // server CPU from the UAC's start to its end
-	serverPct, uacPct, uasPct  float64 // % of one core over the load phase
-	usPerOp                    float64
-	drops                      int64
-	verdict                    string
-	pass                       bool
-	mem                        memKB // at the end of the load (memory test)
-	memBefore                  memKB
-	heldCalls                  int64
-	profileCPU, profileAllocs  string
-	sippRC                     int
+	rate                      int
+	planned                   int64
+	st                        sippStats
+	rtt                       rttSummary
+	failPct, achieved         float64
+	cpuSec                    float64 // server CPU from the UAC's start to its end
+	serverPct, uacPct, uasPct float64 // % of one core over the load phase
+	usPerOp                   float64
+	drops                     int64
+	verdict                   string
+	pass                      bool
+	mem                       memKB // at the end of the load (memory test)
+	memBefore                 memKB
+	heldCalls                 int64
+	profileCPU, profileAllocs string
+	sippRC                    int
 }
 
 // runStep runs one SIPp load of sc at rate for dur against a fresh target.
