@@ -290,9 +290,6 @@ type stepResult struct {
 	drops                     int64
 	verdict                   string
 	pass                      bool
-	mem                       memKB // at the end of the load (memory test)
-	memBefore                 memKB
-	heldCalls                 int64
 	profileCPU, profileAllocs string
 	sippRC                    int
 }
