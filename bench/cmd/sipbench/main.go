@@ -377,6 +377,11 @@ func (h *harness) runStep(target string, sc scenario, rate int, dur time.Duratio
 		if uas != nil {
 			s.uas = treeCPU(uas.pid())
 		}
+		if n := len(samples); n > 0 {
+			// A process that has just ended reads as 0: keep its last time.
+			p := samples[n-1]
+			s.srv, s.uac, s.uas = max(s.srv, p.srv), max(s.uac, p.uac), max(s.uas, p.uas)
+		}
 		samples = append(samples, s)
 		if time.Now().After(deadline) {
 			log.Printf("the SIPp UAC still runs %s after its start; stopping it", time.Since(t0).Round(time.Second))
