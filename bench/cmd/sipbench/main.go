@@ -77,7 +77,7 @@ func run(args []string) error {
 	fs.StringVar(&h.sipd, "sipd", "", "sipd binary (default: go build ./cmd/sipd into the results directory)")
 	fs.StringVar(&targets, "targets", "sipd,kamailio", "servers to run, in order")
 	fs.StringVar(&scenarios, "scenarios", "register,register-auth,stateless,stateful,memory", "scenarios to run")
-	fs.StringVar(&rates, "rates", "", "stepped rates of the search, comma-separated (default 500 … 128000 doubling; quick: … 32000)")
+	fs.StringVar(&rates, "rates", "", "stepped rates of the search, comma-separated (default 500 … 128000 doubling; quick: 1000 … 64000)")
 	fs.DurationVar(&h.duration, "duration", 0, "load per step (default 15s; quick 3s)")
 	fs.IntVar(&h.refine, "refine", -1, "bisection steps between the last passing and the first failing rate (default 2; quick 1)")
 	fs.IntVar(&h.fixedRate, "fixed-rate", 0, "rate of the CPU-per-operation run (default 5000; quick 2000)")
@@ -132,7 +132,7 @@ func run(args []string) error {
 	if rates == "" {
 		rates = "500,1000,2000,4000,8000,16000,32000,64000,128000"
 		if *quick {
-			rates = "500,1000,2000,4000,8000,16000,32000"
+			rates = "1000,2000,4000,8000,16000,32000,64000"
 		}
 	}
 	for _, r := range strings.Split(rates, ",") {
