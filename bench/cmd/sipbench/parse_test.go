@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,5 +92,30 @@ func TestWriteUsers(t *testing.T) {
 	want := "SEQUENTIAL\nu7;[authentication username=u7 password=pw-u7];\nu8;[authentication username=u8 password=pw-u8];\n"
 	if string(b) != want {
 		t.Errorf("users file:\n%s\nwant:\n%s", b, want)
+	}
+}
+
+func TestSearchRates(t *testing.T) {
+	rates := []int{500, 1000, 2000, 4000, 8000}
+	tests := []struct {
+		limit, refine int // steps pass up to limit
+		lo, hi        int
+		ran           []int
+	}{
+		{limit: 3000, refine: 2, lo: 3000, hi: 3500, ran: []int{500, 1000, 2000, 4000, 3000, 3500}},
+		{limit: 3000, refine: 0, lo: 2000, hi: 4000, ran: []int{500, 1000, 2000, 4000}},
+		{limit: 100000, refine: 2, lo: 8000, hi: 0, ran: rates},
+		{limit: 100, refine: 2, lo: 0, hi: 500, ran: []int{500}},
+		{limit: 520, refine: 3, lo: 500, hi: 550, ran: []int{500, 1000, 750, 600, 550}},
+	}
+	for _, tt := range tests {
+		var ran []int
+		lo, hi, err := searchRates(rates, tt.refine, func(r int) (bool, error) {
+			ran = append(ran, r)
+			return r <= tt.limit, nil
+		})
+		if err != nil || lo != tt.lo || hi != tt.hi || !slices.Equal(ran, tt.ran) {
+			t.Errorf("limit %d refine %d: lo %d hi %d (%v), ran %v; want %d %d, %v", tt.limit, tt.refine, lo, hi, err, ran, tt.lo, tt.hi, tt.ran)
+		}
 	}
 }

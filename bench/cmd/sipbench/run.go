@@ -99,34 +99,41 @@ func (h *harness) runAll() results {
 	return res
 }
 
-// search doubles through the rates until a step fails, then bisects
-// h.refine times between the last pass and the first failure.
+// search runs the stepped search of sc against target (searchRates).
 func (h *harness) search(target string, sc scenario) searchResult {
 	var sr searchResult
-	lo, hi := 0, 0
 	step := func(r int) (bool, error) {
 		dir := filepath.Join(h.out, target, sc.name, "r"+strconv.Itoa(r))
 		st, err := h.runStep(target, sc, r, h.duration, dir, false)
 		if err != nil {
 			return false, err
 		}
-		if st.pass && r > lo {
-			lo, sr.best, sr.found = r, st, true
+		if st.pass && (!sr.found || r > sr.best.rate) {
+			sr.best, sr.found = st, true
 		}
 		return st.pass, nil
 	}
-	for _, r := range h.rates {
+	_, sr.firstFail, sr.err = searchRates(h.rates, h.refine, step)
+	return sr
+}
+
+// searchRates goes up through rates until a step fails, then bisects
+// refine times between the last pass and the first failure, on a grid of
+// 50 (10 when they are 200 or less apart). It returns the highest passing
+// rate and the lowest failing one (0 when none).
+func searchRates(rates []int, refine int, step func(rate int) (bool, error)) (lo, hi int, err error) {
+	for _, r := range rates {
 		ok, err := step(r)
 		if err != nil {
-			sr.err = err
-			return sr
+			return lo, hi, err
 		}
 		if !ok {
 			hi = r
 			break
 		}
+		lo = r
 	}
-	for i := 0; i < h.refine && hi > 0 && lo > 0; i++ {
+	for i := 0; i < refine && hi > 0 && lo > 0; i++ {
 		q := 50
 		if hi-lo <= 200 {
 			q = 10
@@ -137,15 +144,15 @@ func (h *harness) search(target string, sc scenario) searchResult {
 		}
 		ok, err := step(mid)
 		if err != nil {
-			sr.err = err
-			break
+			return lo, hi, err
 		}
-		if !ok {
+		if ok {
+			lo = mid
+		} else {
 			hi = mid
 		}
 	}
-	sr.firstFail = hi
-	return sr
+	return lo, hi, nil
 }
 
 // memory measures PSS per registration (after mem-regs distinct
