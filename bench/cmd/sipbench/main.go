@@ -321,8 +321,12 @@ func (h *harness) runStep(target string, sc scenario, rate int, dur time.Duratio
 		"-trace_rtt", "-rtt_freq", "100"}
 	var uas *proc
 	if sc.calls {
-		if err := h.registerUAS(dir); err != nil {
-			return res, err
+		// The callee registers, except with Kamailio's stateless proxy,
+		// which forwards everything to the UAS's address.
+		if sc.role == roleStateful || target == "sipd" {
+			if err := h.registerUAS(dir); err != nil {
+				return res, err
+			}
 		}
 		if uas, err = startProc(dir, filepath.Join(dir, "uas.out"), h.sipp, "-sf", "uas.xml", "-i", "127.0.0.1",
 			"-p", strconv.Itoa(h.uasPort), "-nostdin", "-timeout", strconv.Itoa(secs+45)+"s", "-buff_size", "4194304"); err != nil {
