@@ -4,8 +4,11 @@ go 1.26.0
 
 require (
 	github.com/BurntSushi/toml v1.6.0
+	github.com/miekg/dns v1.1.73
 	modernc.org/sqlite v1.62.0
 )
+
+require golang.org/x/net v0.57.0 // indirect
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect

@@ -91,6 +91,14 @@ type Config struct {
 	// Default: the defaults of its keys.
 	Store Store `toml:"store"`
 
+	// Proxy is the [proxy] table: static routes of the proxy modes.
+	// Default: the defaults of its keys.
+	Proxy Proxy `toml:"proxy"`
+
+	// DNS is the [dns] table: how the proxy finds next hops that are host
+	// names (RFC 3263). Default: the defaults of its keys.
+	DNS DNS `toml:"dns"`
+
 	// src is where the configuration came from, for the positions of
 	// Validate's errors; nil when not from a file.
 	src *source
@@ -138,6 +146,40 @@ type Store struct {
 	Synchronous string `toml:"synchronous"`
 }
 
+// Proxy is the [proxy] table of the configuration.
+type Proxy struct {
+	// Routes are static routes, each a [[proxy.routes]] table with a
+	// domain, a prefix or both, and next: a request (in proxy or stateless
+	// mode) whose Request-URI matches the first route goes to that route's
+	// next hop, its Request-URI unchanged. domain matches the
+	// Request-URI's host ("*.example.org": any subdomain); prefix the
+	// start of its user part ("+49", a gateway's numbers), before the
+	// registered contacts are looked up. next is a SIP URI such as
+	// "sip:gw.example.net:5080;transport=tcp", a host name resolved by
+	// DNS. Requests from outside our domains to outside them are still
+	// refused (403). Default [] (none).
+	Routes []Route `toml:"routes"`
+}
+
+// Route is one [[proxy.routes]] table.
+type Route struct {
+	Domain string `toml:"domain"`
+	Prefix string `toml:"prefix"`
+	Next   string `toml:"next"`
+}
+
+// DNS is the [dns] table of the configuration.
+type DNS struct {
+	// Servers are the DNS servers the proxy asks, each "ip" or "ip:port"
+	// (port 53 when none; IPv6 in brackets with a port). Empty: the
+	// nameservers of /etc/resolv.conf. Default [] (the system's).
+	Servers []string `toml:"servers"`
+
+	// Timeout bounds each query to one server; the next server is asked
+	// after it. Default "2s".
+	Timeout Duration `toml:"timeout"`
+}
+
 // Values of Store.Synchronous.
 const (
 	SyncNormal = "normal"
@@ -183,6 +225,7 @@ func Default() Config {
 			MaxContacts:    0,
 		},
 		Store: Store{Synchronous: SyncNormal},
+		DNS:   DNS{Servers: []string{}, Timeout: Duration{2 * time.Second}},
 	}
 }
 

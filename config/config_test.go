@@ -117,6 +117,7 @@ max_contacts = 5
 					MaxContacts:    5,
 				},
 				Store: Store{Synchronous: SyncNormal},
+				DNS:   DNS{Servers: []string{}, Timeout: Duration{2 * time.Second}},
 			}
 			return equal(*c, want)
 		},
@@ -190,8 +191,8 @@ max_contacts = 5
 		want: []string{"1:33: registrar.bogus ~ unknown key"},
 	}, {
 		name: "unknown table",
-		text: "[proxy]\nrecord_route = true\n",
-		want: []string{"1:2: proxy ~ unknown key"},
+		text: "[proxi]\nrecord_route = true\n",
+		want: []string{"1:2: proxi ~ unknown key; did you mean proxy?"},
 	}, {
 		name: "wrong type",
 		text: "listen = \"udp:0.0.0.0:5060\"\n",

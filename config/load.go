@@ -169,6 +169,33 @@ func (d *decoder) value(path []string, v any, fv reflect.Value) {
 			return
 		}
 		fv.SetBool(b)
+	case fv.Kind() == reflect.Slice && isTable(fv.Type().Elem()):
+		// An array of tables, [[name]], or an array of inline tables.
+		var ms []map[string]any
+		switch x := v.(type) {
+		case []map[string]any:
+			ms = x
+		case []any:
+			for i, e := range x {
+				m, ok := e.(map[string]any)
+				if !ok {
+					d.errorf(path, i, "element %d: want a table, not %s", i+1, typeName(e))
+					return
+				}
+				ms = append(ms, m)
+			}
+		default:
+			d.errorf(path, -1, "want an array of tables, not %s", typeName(v))
+			return
+		}
+		if len(ms) == 0 {
+			return // none: the field stays nil, as in Default
+		}
+		sv := reflect.MakeSlice(fv.Type(), len(ms), len(ms))
+		for i, m := range ms {
+			d.table(path, m, sv.Index(i))
+		}
+		fv.Set(sv)
 	case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
 		vs, ok := v.([]any)
 		if !ok {

@@ -143,6 +143,28 @@ func (c *Config) validate() Errors {
 	default:
 		v.add("store.synchronous", -1, `%q: want "normal" or "full"`, c.Store.Synchronous)
 	}
+	for i, r := range c.Proxy.Routes {
+		if r.Domain == "" && r.Prefix == "" {
+			v.add("proxy.routes", i, "route %d: want a domain, a prefix or both", i+1)
+		}
+		if r.Domain != "" && !validDomain(strings.TrimPrefix(r.Domain, "*.")) {
+			v.add("proxy.routes", i, "route %d: domain %q is not a host name", i+1, r.Domain)
+		}
+		if u, err := sip.ParseURI(r.Next); err != nil || !u.IsSIP() || u.Host == "" {
+			v.add("proxy.routes", i, "route %d: next %q is not a SIP URI such as \"sip:gw.example.net:5080\"", i+1, r.Next)
+		}
+	}
+	for i, s := range c.DNS.Servers {
+		if _, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddrPort(s); err != nil {
+			v.add("dns.servers", i, "%q: want an IP address, or ip:port", s)
+		}
+	}
+	if c.DNS.Timeout.Duration <= 0 {
+		v.add("dns.timeout", -1, "%v: want more than 0s", c.DNS.Timeout)
+	}
 	return v.errs
 }
 

@@ -28,7 +28,7 @@ type respContext struct {
 	req         *sip.Request // as received; responses made here answer it
 	fwd         *sip.Request // after Route processing; each branch clones it
 	hash        string
-	recordRoute string // the Record-Route value, "" for none
+	recordRoute bool // record-route each branch (§16.6 step 4)
 	invite      bool
 
 	mu        sync.Mutex
@@ -45,6 +45,7 @@ type respContext struct {
 // branch is one client transaction of a respContext.
 type branch struct {
 	rc          *respContext
+	t           target
 	client      *transaction.ClientTx
 	timerC      *time.Timer
 	provisional bool // a 1xx arrived
@@ -127,6 +128,26 @@ func (rc *respContext) abort() {
 	rc.next()
 }
 
+// shutdown ends the call for a closing server (Proxy.Shutdown): the
+// pending branches are cancelled, no other is started, and the caller gets
+// 503 now, not the 487 the branches will bring. rc.mu is not held.
+func (rc *respContext) shutdown() {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.p.calls.CompareAndDelete(rc.tx, rc)
+	if rc.finalSent {
+		return
+	}
+	rc.groups = nil
+	rc.cancelPending()
+	for _, b := range rc.branches {
+		b.stopTimerC()
+	}
+	resp := response(rc.req, sip.StatusServiceUnavailable)
+	resp.Reason = "Service Unavailable - shutting down"
+	rc.respond(resp)
+}
+
 // next starts the next group of targets while nothing is pending, or sends
 // the best response when none is left (§16.7 step 4). rc.mu is held.
 func (rc *respContext) next() {
@@ -151,8 +172,8 @@ func (rc *respContext) start(t target) {
 		r.Prepend("Route", t.route[i])
 	}
 	r.DecMaxForwards() // step 3
-	if rc.recordRoute != "" {
-		r.Prepend("Record-Route", rc.recordRoute) // step 4
+	if rc.recordRoute {
+		rc.p.recordRoute(r, rc.tx.Source(), t.dst) // step 4
 	}
 	// Step 7: a next hop that is a strict router gets the Request-URI
 	// at the end of the Route, and its own URI as the Request-URI.
@@ -164,14 +185,17 @@ func (rc *respContext) start(t target) {
 	// Step 8: our Via; the transport fills in sent-by.
 	r.PushVia(sip.Via{Proto: sip.Version, Transport: cmpOr(t.dst.Transport, transport.UDP), Host: "0.0.0.0",
 		Params: sip.Params(";branch=" + rc.p.branch(rc.hash))})
-	b := &branch{rc: rc}
+	b := &branch{rc: rc, t: t}
 	rc.branches = append(rc.branches, b)
 	rc.pending++
 	ct, err := rc.p.tl.Request(r, t.dst, b)
 	if err != nil {
-		// §16.9: a transport error is a 503 from the branch.
+		// §16.9: a transport error is a 503 from the branch, unless
+		// DNS gave another destination to try (RFC 3263 §4.3).
 		rc.p.log.Debug("branch not sent", "call_id", rc.req.CallID(), "dst", t.dst.Addr, "err", err)
-		b.finish(sip.StatusServiceUnavailable)
+		if !b.failover() {
+			b.finish(sip.StatusServiceUnavailable)
+		}
 		return
 	}
 	b.client = ct
@@ -349,6 +373,10 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 		if b.final {
 			return
 		}
+		if code == sip.StatusServiceUnavailable && b.failover() {
+			rc.next()
+			return
+		}
 		b.final = true
 		rc.pending--
 		b.stopTimerC()
@@ -375,8 +403,36 @@ func (b *branch) HandleError(_ *transaction.ClientTx, err error) {
 	if b.final {
 		return
 	}
+	// RFC 3263 §4.3: a transport error, or a timeout without any
+	// response, is a failure that sends the request to the next
+	// destination.
+	if (code == sip.StatusServiceUnavailable || !b.provisional) && b.failover() {
+		b.rc.next()
+		return
+	}
 	b.finish(code)
 	b.rc.next()
+}
+
+// failover ends the branch, which failed as RFC 3263 §4.3 defines it (a
+// transport error, a timeout without a response, a 503), and starts a new
+// one — the same request with a new branch ID, a new transaction — to the
+// next destination DNS gave for its target. It reports false, doing
+// nothing, when there is none or the request is over (answered, cancelled,
+// a 6xx). rc.mu is held.
+func (b *branch) failover() bool {
+	rc := b.rc
+	if len(b.t.alts) == 0 || rc.cancelled || rc.got6xx || rc.finalSent {
+		return false
+	}
+	b.final = true
+	rc.pending--
+	b.stopTimerC()
+	next := b.t
+	next.dst, next.alts = b.t.alts[0], b.t.alts[1:]
+	rc.p.log.Debug("failover", "call_id", rc.req.CallID(), "from", b.t.dst.Addr, "to", next.dst.Addr)
+	rc.start(next)
+	return true
 }
 
 // finish ends a branch with a response of code made here. rc.mu is held;

@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sipd/sipd/auth"
+	"github.com/sipd/sipd/dns"
 	"github.com/sipd/sipd/location"
 	"github.com/sipd/sipd/server"
 	"github.com/sipd/sipd/sip"
@@ -40,8 +42,54 @@ type Config struct {
 	// Allow is what the proxy names in the Allow header of its answer to
 	// an OPTIONS whose Max-Forwards is 0 (RFC 3261 §16.3 step 3, §11).
 	Allow []string
+	// Resolver finds the targets of a next hop that is a host name (RFC
+	// 3263): a Request-URI for another domain, a Route, a static route's
+	// next hop. nil: only IP literals are reached, and host names get
+	// 404 "no route".
+	Resolver Resolver
+	// Routes are static routes, tried in order before the location
+	// lookup (a Prefix) or DNS (a Domain); the first that matches sends
+	// the request to its next hop. See Route.
+	Routes []Route
 	// Logger receives debug records; nil discards them.
 	Logger *slog.Logger
+}
+
+// Resolver resolves a SIP URI into the targets to try, in order (RFC
+// 3263 §4); *dns.Resolver is one. A name that does not exist gives an
+// error that Is dns.ErrNotFound.
+type Resolver interface {
+	Resolve(ctx context.Context, u sip.URI) ([]transport.Target, error)
+}
+
+// Route is a static route: requests whose Request-URI matches go to Next,
+// their Request-URI unchanged, as to an outbound proxy (RFC 3261 §16.6
+// step 7: the proxy's local policy names the next hop's address).
+type Route struct {
+	// Domain matches a Request-URI whose host is this domain (without
+	// regard to case), or a subdomain of it when it starts with "*.".
+	Domain string
+	// Prefix matches a Request-URI whose user part starts with it, such
+	// as "+49" or "00" for a PSTN gateway; "" with a Domain matches any.
+	Prefix string
+	// Next is the next hop, a SIP URI such as sip:gw.example.net:5080;
+	// transport=tcp, resolved by RFC 3263.
+	Next sip.URI
+}
+
+func (rt *Route) matches(u sip.URI) bool {
+	if rt.Domain != "" {
+		d := strings.ToLower(rt.Domain)
+		h := strings.ToLower(u.Host)
+		if rest, ok := strings.CutPrefix(d, "*."); ok {
+			if !strings.HasSuffix(h, "."+rest) {
+				return false
+			}
+		} else if h != d {
+			return false
+		}
+	}
+	return strings.HasPrefix(u.UserUnescaped(), rt.Prefix)
 }
 
 // Validate reports a configuration the proxy cannot run with.
@@ -51,6 +99,14 @@ func (c *Config) Validate() error {
 	}
 	if c.TimerC < 0 {
 		return errors.New("proxy: negative TimerC")
+	}
+	for i, r := range c.Routes {
+		if r.Domain == "" && r.Prefix == "" {
+			return fmt.Errorf("proxy: route %d matches nothing: no domain or prefix", i)
+		}
+		if !r.Next.IsSIP() || r.Next.Host == "" {
+			return fmt.Errorf("proxy: route %d: next hop %q is not a SIP URI", i, r.Next.String())
+		}
 	}
 	return nil
 }
@@ -78,6 +134,9 @@ type Proxy struct {
 	allow   string
 	prefix  string // the start of every branch this proxy makes: ours
 	log     *slog.Logger
+	res     Resolver
+	routes  []Route
+	ls      atomic.Pointer[[]listener] // see AddListener
 
 	// calls holds the response context of each INVITE whose final
 	// response has not gone upstream, by its server transaction, for the
@@ -106,6 +165,8 @@ func New(cfg Config, tl *transaction.Layer, tp Sender, loc location.Store, users
 		rr:      !cfg.NoRecordRoute,
 		allow:   strings.Join(cfg.Allow, ", "),
 		prefix:  newPrefix(),
+		res:     cfg.Resolver,
+		routes:  cfg.Routes,
 	}
 	for _, d := range cfg.Domains {
 		p.domains[strings.ToLower(d)] = struct{}{}
@@ -129,11 +190,15 @@ var (
 	errNotFound    = &sip.StatusError{Code: sip.StatusNotFound}
 	errUnavailable = &sip.StatusError{Code: sip.StatusTemporarilyUnavailable}
 	errNoTarget    = &sip.StatusError{Code: sip.StatusTemporarilyUnavailable, Reason: "Temporarily Unavailable - no usable contact"}
-	// errNoRoute: the next hop is a host name, and the proxy does no DNS
-	// (RFC 3263) yet; only IP literals are reached.
-	errNoRoute     = &sip.StatusError{Code: sip.StatusNotFound, Reason: "Not Found - no route"}
-	errRelay       = &sip.StatusError{Code: sip.StatusForbidden, Reason: "Forbidden - relaying denied"}
-	errNoCancelled = &sip.StatusError{Code: sip.StatusCallTransactionDoesNotExist}
+	// errNoRoute: the next hop is a host name, and the proxy has no
+	// Resolver; only IP literals are reached.
+	errNoRoute = &sip.StatusError{Code: sip.StatusNotFound, Reason: "Not Found - no route"}
+	// errUnresolvable: the next hop's name does not exist in DNS or has
+	// no usable records (RFC 3263): the domain cannot be reached, which
+	// 404 says (RFC 3261 §21.4.5).
+	errUnresolvable = &sip.StatusError{Code: sip.StatusNotFound, Reason: "Not Found - unresolvable destination"}
+	errRelay        = &sip.StatusError{Code: sip.StatusForbidden, Reason: "Forbidden - relaying denied"}
+	errNoCancelled  = &sip.StatusError{Code: sip.StatusCallTransactionDoesNotExist}
 )
 
 // ServeSIP proxies req (RFC 3261 §16). After the checks of §16.3 —
@@ -141,13 +206,16 @@ var (
 // proxy itself, §11), loops (482, by the branch of RFC 5393 §4.2) and
 // Proxy-Require (420, as the proxy supports no extension) — and the Route
 // processing of §16.4, it forwards a copy of req to each target (§16.5,
-// §16.6): the next hop of a remaining Route header; else, for a Request-URI
-// with a user in our domains, the registered contacts (480 or 404 when
-// there are none), all of the highest q at once and lower q groups one after
-// the other; else the Request-URI itself, if it is an IP literal (no DNS
-// yet: other hosts get 404 "no route"). A request to a foreign Request-URI
-// that does not come through our Route and whose From is not in our domains
-// gets 403 (no open relay).
+// §16.6): the next hop of a remaining Route header; else the next hop of
+// the first static route that matches; else, for a Request-URI with a user
+// in our domains, the registered contacts (480 or 404 when there are none),
+// all of the highest q at once and lower q groups one after the other; else
+// the Request-URI itself. A next hop that is a host name is resolved by the
+// Resolver (RFC 3263; 404 when it does not exist, 404 "no route" without a
+// Resolver), and a destination that fails — a transport error, a timeout
+// without a response, a 503 — gives way to the next one DNS returned (RFC
+// 3263 §4.3). A request to a foreign Request-URI that does not come through
+// our Route and whose From is not in our domains gets 403 (no open relay).
 //
 // Once the first branches are started, ServeSIP returns
 // server.ErrAnswerLater, freeing the server's worker while the callee rings:
@@ -212,11 +280,25 @@ func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip
 		return err
 	}
 	rc := newRespContext(p, tx, req, fwd, hash, groups)
-	if p.rr && !routed && recordRoutes(req.Method) {
-		rc.recordRoute = recordRouteValue(src, p.firstDomain())
+	if p.rr && recordRoutes(req) {
+		rc.recordRoute = true
 	}
 	rc.begin(ctx)
 	return server.ErrAnswerLater
+}
+
+// Shutdown ends every INVITE the proxy has not answered yet, for a server
+// that is closing (server.Server.OnClose runs it while the transport is
+// still open): the pending branches are cancelled (§16.10; the CANCEL of a
+// branch with no provisional response goes out only once one comes, §9.1,
+// so maybe never), and the caller gets 503 at once — the server is going
+// away for maintenance (RFC 3261 §21.5.4) — rather than nothing. Requests
+// other than INVITE end by their own timers.
+func (p *Proxy) Shutdown() {
+	p.calls.Range(func(_, v any) bool {
+		v.(*respContext).shutdown()
+		return true
+	})
 }
 
 // serveCancel answers a CANCEL (§16.10): 200 when it matches an INVITE
@@ -236,33 +318,19 @@ func (p *Proxy) serveCancel(tx *transaction.ServerTx, req *sip.Request) error {
 	return err
 }
 
-// recordRoutes reports whether the proxy record-routes a method: those that
-// create dialogs (RFC 3261 §12, RFC 6665, RFC 3515).
-func recordRoutes(method string) bool {
-	switch method {
+// recordRoutes reports whether the proxy record-routes req: a request
+// that may create a dialog (RFC 3261 §16.6 step 4) — an INVITE, SUBSCRIBE
+// or REFER (§12, RFC 6665, RFC 3515) without a To tag. Whether it came by
+// a Route does not matter: an initial request with a preloaded Route (or
+// one restored from a strict router's Request-URI, §16.4) creates a dialog
+// like any other. An in-dialog request is not record-routed, as its route
+// set is fixed (§12.2).
+func recordRoutes(req *sip.Request) bool {
+	switch req.Method {
 	case sip.MethodInvite, sip.MethodSubscribe, sip.MethodRefer:
-		return true
+		return req.ToTag() == ""
 	}
 	return false
-}
-
-// recordRouteValue is the Record-Route the proxy inserts: the address the
-// request reached it on, so that the next request of the dialog comes back
-// the same way (§16.6 step 4). A wildcard listener has no address to name;
-// then the first domain stands in.
-func recordRouteValue(src transport.Source, domain string) string {
-	host := domain
-	if a := src.Local.Addr(); a.IsValid() && !a.IsUnspecified() {
-		host = hostString(a.Unmap())
-	}
-	v := "<sip:" + host
-	if port := src.Local.Port(); port != 0 {
-		v += ":" + strconv.Itoa(int(port))
-	}
-	if t := strings.ToUpper(src.Transport); t != "" && t != transport.UDP {
-		v += ";transport=" + strings.ToLower(t)
-	}
-	return v + ";lr>"
 }
 
 func hostString(a netip.Addr) string {
@@ -295,9 +363,17 @@ func (p *Proxy) isUs(u sip.URI, src transport.Source) bool {
 			port = 5061
 		}
 	}
-	if ip, ok := hostIP(u.Host); ok && src.Local.Addr().IsValid() && !src.Local.Addr().IsUnspecified() {
-		if ip == src.Local.Addr().Unmap() && port == src.Local.Port() {
+	if ip, ok := hostIP(u.Host); ok {
+		local := src.Local.Addr().Unmap()
+		if local.IsValid() && !local.IsUnspecified() && ip == local && port == src.Local.Port() {
 			return true
+		}
+		// Any other listener of ours: after double record-routing
+		// (RFC 5658) the Route names the listener on the far side too.
+		for _, l := range p.listeners() {
+			if l.addr.Port() == port && (ip == l.addr.Addr() || l.addr.Addr().IsUnspecified() && ip == local) {
+				return true
+			}
 		}
 	}
 	return p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port())
@@ -336,6 +412,7 @@ type target struct {
 	uri   sip.URI
 	route []string
 	dst   transport.Target
+	alts  []transport.Target // where to try next when dst fails (RFC 3263 §4.3)
 }
 
 // targets determines where r goes (§16.5), in groups tried one after the
@@ -345,27 +422,61 @@ func (p *Proxy) targets(ctx context.Context, r *sip.Request, routed bool, src tr
 	if routes, err := r.Routes(); err != nil {
 		return nil, err
 	} else if len(routes) > 0 {
-		dst, err := resolve(routes[0].URI)
-		if err != nil {
-			return nil, err
-		}
-		return [][]target{{{uri: r.URI, dst: dst}}}, nil
+		return p.hop(ctx, r.URI, routes[0].URI)
 	}
 	u := r.URI
-	if p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port()) {
+	ours := p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port())
+	if !ours && !routed && !p.fromUs(r) {
+		return nil, errRelay
+	}
+	// Static routes: local policy before the location service and DNS.
+	for i := range p.routes {
+		if rt := &p.routes[i]; rt.matches(u) {
+			return p.hop(ctx, u, rt.Next)
+		}
+	}
+	if ours {
 		if u.User == "" {
 			return nil, errNotFound // addressed to us, and nothing here answers it
 		}
 		return p.lookup(ctx, u)
 	}
-	if !routed && !p.fromUs(r) {
-		return nil, errRelay
-	}
-	dst, err := resolve(u)
+	return p.hop(ctx, u, u)
+}
+
+// hop returns the one target of a request with Request-URI u sent to the
+// next hop next: its resolved destinations, the first to try and the
+// others for failover (RFC 3263 §4.3).
+func (p *Proxy) hop(ctx context.Context, u, next sip.URI) ([][]target, error) {
+	dsts, err := p.resolve(ctx, next)
 	if err != nil {
 		return nil, err
 	}
-	return [][]target{{{uri: u, dst: dst}}}, nil
+	return [][]target{{{uri: u, dst: dsts[0], alts: dsts[1:]}}}, nil
+}
+
+// resolve returns where a request for u goes, in the order to try (RFC
+// 3263 §4): an IP literal as it is, a host name through the Resolver.
+func (p *Proxy) resolve(ctx context.Context, u sip.URI) ([]transport.Target, error) {
+	dst, err := resolve(u)
+	if err == nil {
+		return []transport.Target{dst}, nil
+	}
+	if err != errNoRoute || p.res == nil {
+		return nil, err
+	}
+	dsts, err := p.res.Resolve(ctx, u)
+	switch {
+	case errors.Is(err, dns.ErrNotFound):
+		return nil, errUnresolvable
+	case err != nil:
+		// The next hop could not be looked up: as a transport error
+		// would, it ends as a 500 upstream (§16.7 step 6, §16.9).
+		return nil, &sip.StatusError{Code: sip.StatusInternalServerError, Reason: "Server Internal Error - DNS failure", Err: err}
+	case len(dsts) == 0:
+		return nil, errUnresolvable
+	}
+	return dsts, nil
 }
 
 // fromUs reports whether r's From names one of our domains.
@@ -440,8 +551,9 @@ func bindingTarget(b *location.Binding) (target, bool) {
 		return t, true
 	}
 	if b.Source.IsValid() {
-		// A contact with a host name: the proxy does no DNS yet, and the
-		// REGISTER's source is the best guess.
+		// A contact with a host name: the REGISTER's source is a better
+		// guess than DNS for a device, which is often behind NAT and
+		// names itself by a host name no DNS knows.
 		t.dst = transport.Target{Transport: cmpOr(b.Transport, transport.UDP), Addr: b.Source}
 		return t, true
 	}
@@ -471,9 +583,10 @@ func (p *Proxy) noBinding(ctx context.Context, u sip.URI, aor string) error {
 	return fmt.Errorf("proxy: user of %s: %w", aor, err)
 }
 
-// resolve returns where a request for u goes (RFC 3263 reduced to IP
-// literals): the transport parameter (TLS for sips), the host, the port or
-// the transport's default. A host name gives errNoRoute: DNS comes later.
+// resolve returns where a request for u goes when u's host (or maddr) is
+// an IP literal (RFC 3263 §4.1, §4.2): the transport parameter (TLS for
+// sips), the address, the port or the transport's default. A host name
+// gives errNoRoute; Proxy.resolve then asks the Resolver.
 func resolve(u sip.URI) (transport.Target, error) {
 	host := u.Host
 	if m, ok := u.Params.Get("maddr"); ok && m != "" {

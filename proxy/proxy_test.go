@@ -432,7 +432,8 @@ func TestLoopAfterForwarding(t *testing.T) {
 // TestRouting checks §16.4 and §16.6 step 6-7 on requests that carry Route:
 // our own Route entries are removed and the next one is the target; a
 // Request-URI that is our Record-Route, put there by a strict router, is
-// restored from the last Route.
+// restored from the last Route. An initial INVITE is record-routed even
+// when it came by Route (§16.6 step 4); an in-dialog request is not.
 func TestRouting(t *testing.T) {
 	const us = "<sip:192.0.2.1:5060;transport=tcp;lr>"
 	tests := []struct {
@@ -441,6 +442,7 @@ func TestRouting(t *testing.T) {
 		dst    string   // where the request goes
 		ruri   string   // its Request-URI then
 		routes []string // its Route values then
+		rr     string   // its Record-Route then
 	}{
 		{
 			name: "our Route removed, the next one is the target",
@@ -449,6 +451,22 @@ func TestRouting(t *testing.T) {
 			dst:    "198.51.100.77:5070",
 			ruri:   "sip:bob@example.com",
 			routes: []string{"<sip:198.51.100.77:5070;lr>", "<sip:203.0.113.50;lr>"},
+			rr:     us,
+		},
+		{
+			name: "re-INVITE by our Route: not record-routed",
+			req: request{ruri: "sip:bob@203.0.113.7:5062", toTag: "b1",
+				headers: []string{"Route: " + us}},
+			dst:  "203.0.113.7:5062",
+			ruri: "sip:bob@203.0.113.7:5062",
+		},
+		{
+			name: "strict router upstream of an initial INVITE: restored and record-routed",
+			req: request{ruri: "sip:192.0.2.1:5060;transport=tcp;lr",
+				headers: []string{"Route: <sip:bob@203.0.113.7:5062>"}},
+			dst:  "203.0.113.7:5062",
+			ruri: "sip:bob@203.0.113.7:5062",
+			rr:   us,
 		},
 		{
 			name: "in-dialog BYE, only our Route: the Request-URI is the target",
@@ -478,6 +496,7 @@ func TestRouting(t *testing.T) {
 			dst:    "198.51.100.77:5070",
 			ruri:   "sip:198.51.100.77:5070",
 			routes: []string{"<sip:bob@example.com>"},
+			rr:     us,
 		},
 	}
 	for _, tc := range tests {
@@ -503,6 +522,9 @@ func TestRouting(t *testing.T) {
 				}
 				if !slices.Equal(routes, tc.routes) {
 					t.Errorf("Route %q, want %q", routes, tc.routes)
+				}
+				if rr := fwd.req.Get("Record-Route"); rr != tc.rr {
+					t.Errorf("Record-Route %q, want %q", rr, tc.rr)
 				}
 				// The answer comes back through the client transaction.
 				h.answer(fwd, sip.StatusOK)
@@ -686,6 +708,40 @@ func TestFinalWithoutUpstreamVia(t *testing.T) {
 		}
 		if v, _ := got[0].resp.TopVia(); v.Host == proxyAddr.Addr().String() {
 			t.Errorf("the 486 upstream carries our own Via")
+		}
+	})
+}
+
+// TestShutdown: at shutdown the ringing branches are cancelled, the one
+// that has not answered yet gets its CANCEL when it does (§9.1), the
+// caller gets 503 at once, and the context leaves Proxy.calls; the 487s
+// that follow go nowhere.
+func TestShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, Config{})
+		h.registerBob(1000, 1000)
+		h.fromCaller(request{}.build(t))
+		h.answer(h.invite(0), sip.StatusRinging)
+		h.px.Shutdown()
+		synctest.Wait()
+		if got := downLog(h.tp.requests()); !slices.Equal(got, []string{"INVITE 0", "INVITE 1", "CANCEL 0"}) {
+			t.Fatalf("sent %q, want the ringing branch cancelled", got)
+		}
+		if got := upLog(h.tp.responses()); !slices.Equal(got, []string{"180 INVITE", "503 INVITE"}) {
+			t.Fatalf("upstream %q, want 503 at once", got)
+		}
+		if n := countCalls(h.px); n != 0 {
+			t.Errorf("%d response contexts left in Proxy.calls", n)
+		}
+		h.answer(h.invite(1), sip.StatusRinging)
+		h.answer(h.invite(0), sip.StatusRequestTerminated)
+		h.answer(h.invite(1), sip.StatusRequestTerminated)
+		synctest.Wait()
+		if got := downLog(h.tp.requests()); !slices.Equal(got, []string{"INVITE 0", "INVITE 1", "CANCEL 0", "CANCEL 1", "ACK 0", "ACK 1"}) {
+			t.Errorf("downstream %q", got)
+		}
+		if got := upLog(h.tp.responses()); !slices.Equal(got, []string{"180 INVITE", "503 INVITE"}) {
+			t.Errorf("upstream %q, want nothing after the 503", got)
 		}
 	})
 }

@@ -32,9 +32,10 @@ import (
 // sees a forwarded message.
 //
 // A request goes to one target only, as a stateless proxy does not fork
-// (§16.11): the next hop of a remaining Route; else, for a user in our
-// domains, the first of the registered contacts of the highest q; else the
-// Request-URI, if it is an IP literal (no DNS yet). Requests it refuses
+// (§16.11): the next hop of a remaining Route; else of the first static
+// route that matches; else, for a user in our domains, the first of the
+// registered contacts of the highest q; else the Request-URI — a host
+// name resolved by RFC 3263, its first destination taken. Requests it refuses
 // are answered statelessly, as a stateless UAS would (§8.2.7): 416, 483 (or
 // 200 for OPTIONS with Max-Forwards 0), 482, 420, and the 404, 480, 403
 // of the target choice; an ACK is never answered.
@@ -67,6 +68,8 @@ func NewStateless(cfg Config, tp Sender, loc location.Store, users auth.UserStor
 		rr:      !cfg.NoRecordRoute,
 		allow:   strings.Join(cfg.Allow, ", "),
 		prefix:  newPrefix(),
+		res:     cfg.Resolver,
+		routes:  cfg.Routes,
 	}
 	for _, d := range cfg.Domains {
 		p.domains[strings.ToLower(d)] = struct{}{}
@@ -178,8 +181,8 @@ func (s *Stateless) forwardRequest(in *transport.Inbound, req *sip.Request) {
 		r.Prepend("Route", t.route[i])
 	}
 	r.DecMaxForwards()
-	if p.rr && !routed && recordRoutes(req.Method) {
-		r.Prepend("Record-Route", recordRouteValue(in.Source, p.firstDomain()))
+	if p.rr && recordRoutes(req) {
+		p.recordRoute(r, in.Source, t.dst)
 	}
 	if routes, err := r.Routes(); err == nil && len(routes) > 0 && !routes[0].URI.Params.Has("lr") {
 		r.Add("Route", "<"+r.URI.String()+">")
@@ -188,11 +191,19 @@ func (s *Stateless) forwardRequest(in *transport.Inbound, req *sip.Request) {
 	}
 	r.PushVia(sip.Via{Proto: sip.Version, Transport: cmpOr(t.dst.Transport, transport.UDP), Host: "0.0.0.0",
 		Params: sip.Params(";branch=" + branch)})
-	if err := p.tp.SendRequest(r, t.dst); err != nil {
+	// RFC 3263 §4.4: the first destination DNS gives — the same for each
+	// retransmission when the Resolver orders SRV records
+	// deterministically, as sipd serve's does in stateless mode; the next
+	// ones only when sending fails at once.
+	for _, dst := range append([]transport.Target{t.dst}, t.alts...) {
+		err := p.tp.SendRequest(r, dst)
+		if err == nil {
+			return
+		}
 		// No 503 (§16.9): a stateless proxy has no transaction to tell
 		// a transport error from a loss; the client's retransmission
 		// tries again.
-		p.log.Debug("request not forwarded", "method", req.Method, "call_id", req.CallID(), "dst", t.dst.Addr, "err", err)
+		p.log.Debug("request not forwarded", "method", req.Method, "call_id", req.CallID(), "dst", dst.Addr, "err", err)
 	}
 }
 

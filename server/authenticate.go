@@ -19,10 +19,20 @@ import (
 // REGISTER is left to the registrar (401, §22.2); ACK and CANCEL are never
 // challenged (§22.1); requests from other domains pass. A request that
 // passes goes to the next handler.
+//
+// Nor is a request within a dialog that carries a Route (a To tag, §12.2.1.1)
+// challenged: it follows the route set the proxy itself record-routed when
+// the dialog was set up, and the dialog-creating request was authenticated
+// then. Kamailio's default script does the same (has_totag, loose_route,
+// relay). baresip, for one, answers a 407 to its re-INVITE, but other UAs
+// end the call on it, and each challenge costs a round trip mid-call.
 func Authenticate(a *auth.Authenticator, domains []string) Handler {
 	return HandlerFunc(func(ctx context.Context, tx *transaction.ServerTx, req *sip.Request) error {
 		switch req.Method {
 		case sip.MethodRegister, sip.MethodAck, sip.MethodCancel:
+			return ErrNotHandled
+		}
+		if req.Header.ToTag() != "" && req.Header.Has("Route") {
 			return ErrNotHandled
 		}
 		from, err := req.From()

@@ -79,6 +79,9 @@ type Server struct {
 	stray   func(*transport.Inbound)
 	allow   string
 	closed  sync.Once
+
+	mu      sync.Mutex
+	onClose []func()
 }
 
 type job struct {
@@ -127,13 +130,35 @@ func (s *Server) Transport() *transport.Layer { return s.tp }
 // dropped. Call it before Listen.
 func (s *Server) SetStrayHandler(f func(*transport.Inbound)) { s.stray = f }
 
-// Close stops the listeners, the transactions and the workers.
+// OnClose registers f to run when the server closes, first, while the
+// transaction and transport layers are still open and before the context
+// handlers get is cancelled, so that f can still send and finish in order:
+// a proxy cancels the branches of the calls it has not answered yet and
+// answers their callers. Hooks run in the order registered, one after the
+// other.
+func (s *Server) OnClose(f func()) {
+	s.mu.Lock()
+	s.onClose = append(s.onClose, f)
+	s.mu.Unlock()
+}
+
+// Close runs the OnClose hooks, ends the handlers' context, then stops the
+// listeners, the transactions and the workers. The layers close after the
+// hooks: closed first, they would leave what a closing handler still sends
+// — a proxy's CANCELs (RFC 3261 §16.10), its final responses — nowhere to
+// go.
 func (s *Server) Close() error {
 	var err error
 	s.closed.Do(func() {
+		s.mu.Lock()
+		hooks := s.onClose
+		s.mu.Unlock()
+		for _, f := range hooks {
+			f()
+		}
+		s.cancel()
 		err = s.tp.Close()
 		s.tl.Close()
-		s.cancel()
 		close(s.queue)
 		s.workers.Wait()
 	})

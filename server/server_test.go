@@ -212,3 +212,53 @@ func TestServerAnswerLater(t *testing.T) {
 		t.Fatalf("answered, then ErrAnswerLater: status %d, want 202", r.StatusCode)
 	}
 }
+
+// TestServerCloseHooks: Close runs the OnClose hooks, in order, while the
+// layers are still open — a hook answers a request a handler left for
+// later, and the client gets that answer — then ends the handlers'
+// context and closes the layers.
+func TestServerCloseHooks(t *testing.T) {
+	parked := make(chan *transaction.ServerTx, 1)
+	var handlerCtx atomic.Pointer[context.Context]
+	handler := HandlerFunc(func(ctx context.Context, tx *transaction.ServerTx, req *sip.Request) error {
+		handlerCtx.Store(&ctx)
+		parked <- tx
+		return ErrAnswerLater
+	})
+	srv := New(Config{}, handler)
+	addr, err := srv.Listen("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	srv.OnClose(func() {
+		if (*handlerCtx.Load()).Err() != nil {
+			t.Error("the handlers' context ended before the hooks ran")
+		}
+		tx := <-parked
+		resp := sip.NewResponse(tx.Request(), sip.StatusServiceUnavailable, "")
+		resp.SetToTag(NewTag())
+		if err := tx.Respond(resp); err != nil {
+			t.Errorf("respond from the hook: %v", err)
+		}
+		order = append(order, "first")
+	})
+	srv.OnClose(func() { order = append(order, "second") })
+	c := newClient(t, addr)
+	id := c.send("MESSAGE", "sip:bob@"+addr.String())
+	for deadline := time.Now().Add(5 * time.Second); len(parked) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the handler did not get the request")
+		}
+	}
+	srv.Close()
+	if (*handlerCtx.Load()).Err() == nil {
+		t.Error("the handlers' context did not end")
+	}
+	if r := c.recv(id); r.StatusCode != sip.StatusServiceUnavailable {
+		t.Fatalf("status %d, want the hook's 503", r.StatusCode)
+	}
+	if strings.Join(order, ",") != "first,second" {
+		t.Errorf("hooks ran %v", order)
+	}
+}

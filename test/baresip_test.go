@@ -1,202 +1,15 @@
 package test
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/netip"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// baresipProc is a running baresip with its own configuration directory.
-type baresipProc struct {
-	cmd  *exec.Cmd
-	port int // its SIP UDP port on 127.0.0.1
-
-	mu    sync.Mutex
-	lines []string      // its output so far, colors stripped
-	more  chan struct{} // closed and replaced when a line comes
-	done  chan struct{} // closed when it has exited and its output ended
-}
-
-// startBaresip runs baresip (Debian 12: 1.0.0 on libre 1.1.0) headless with
-// one account, user0@example.com, registering through sipd as outbound
-// proxy. The configuration holds only what registration needs: no UI
-// module (so stdin is never read), no audio or video module, and
-// account.so, the module that reads the accounts file. sip_listen and
-// net_interface keep SIP on loopback, and DNS goes to dnsTrap, where the
-// test checks that nothing arrives: the outbound proxy is an address, so
-// example.com is never resolved.
-func startBaresip(t *testing.T, sipd netip.AddrPort, password string, dnsTrap netip.AddrPort) *baresipProc {
-	t.Helper()
-	bin, err := exec.LookPath("baresip")
-	if err != nil {
-		t.Fatal("baresip not found: ./test.sh installs it (Debian package baresip-core)")
-	}
-	dir := t.TempDir()
-	port := freeUDPPort(t)
-	config := "sip_listen 127.0.0.1:" + strconv.Itoa(port) + "\n" +
-		"net_interface 127.0.0.1\n" +
-		"dns_server " + dnsTrap.String() + "\n" +
-		"module_path /usr/lib/baresip/modules\n" +
-		"module_tmp account.so\n"
-	accounts := "<sip:user0@example.com;transport=udp>;auth_pass=" + password +
-		";outbound=\"sip:" + sipd.String() + ";transport=udp\";regint=60\n"
-	for name, text := range map[string]string{"config": config, "accounts": accounts} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// -t: baresip quits by itself after 60 s, should the test binary die
-	// before its cleanup kills it.
-	cmd := exec.Command(bin, "-f", dir, "-t", "60")
-	cmd.Stdout, cmd.Stderr = w, w // stdin is /dev/null
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		r.Close()
-		t.Fatal(err)
-	}
-	b := &baresipProc{cmd: cmd, port: port, more: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			b.mu.Lock()
-			b.lines = append(b.lines, stripColors(sc.Text()))
-			close(b.more)
-			b.more = make(chan struct{})
-			b.mu.Unlock()
-		}
-		r.Close()
-		cmd.Wait()
-		close(b.done)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-b.done
-		if t.Failed() {
-			t.Logf("baresip output:\n%s", b.output())
-		}
-	})
-	return b
-}
-
-// waitLine waits until baresip has written a line holding each of subs.
-func (b *baresipProc) waitLine(within time.Duration, subs ...string) error {
-	deadline := time.After(within)
-	for {
-		_, ok, more := b.find(subs...)
-		if ok {
-			return nil
-		}
-		select {
-		case <-more:
-		case <-b.done:
-			if _, ok, _ := b.find(subs...); ok {
-				return nil
-			}
-			return fmt.Errorf("baresip exited without a line with %q", subs)
-		case <-deadline:
-			return fmt.Errorf("no baresip line with %q within %v", subs, within)
-		}
-	}
-}
-
-// find returns the first line so far holding each of subs, and a channel
-// closed when the next line comes.
-func (b *baresipProc) find(subs ...string) (line string, ok bool, more <-chan struct{}) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-lines:
-	for _, l := range b.lines {
-		for _, s := range subs {
-			if !strings.Contains(l, s) {
-				continue lines
-			}
-		}
-		return l, true, b.more
-	}
-	return "", false, b.more
-}
-
-func (b *baresipProc) output() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Join(b.lines, "\n")
-}
-
-// stripColors drops the ANSI color sequences baresip writes warnings with.
-func stripColors(s string) string {
-	for {
-		i := strings.Index(s, "\x1b[")
-		if i < 0 {
-			return s
-		}
-		j := strings.IndexByte(s[i:], 'm')
-		if j < 0 {
-			return s[:i]
-		}
-		s = s[:i] + s[i+j+1:]
-	}
-}
-
-// dnsTrap is a UDP socket on loopback given to baresip as its DNS server;
-// it counts the datagrams that reach it.
-type dnsTrap struct {
-	conn net.PacketConn
-	mu   sync.Mutex
-	got  int
-}
-
-func newDNSTrap(t *testing.T) *dnsTrap {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &dnsTrap{conn: c}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := c.ReadFrom(buf); err != nil {
-				return
-			}
-			d.mu.Lock()
-			d.got++
-			d.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		c.Close()
-		<-done
-	})
-	return d
-}
-
-func (d *dnsTrap) addr() netip.AddrPort {
-	return d.conn.LocalAddr().(*net.UDPAddr).AddrPort()
-}
-
-func (d *dnsTrap) queries() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.got
-}
 
 // checkBinding fetches user0's bindings with our UA and checks that there
 // is exactly one, to baresip on 127.0.0.1:port, or none when port is 0.
@@ -256,7 +69,7 @@ func TestBaresipRegister(t *testing.T) {
 			srv := startSipd(t, dataDir, "--auth-algorithms", "MD5", "--admin", "127.0.0.1:0")
 			dns := newDNSTrap(t)
 			ua := newRegisterer(t)
-			bs := startBaresip(t, srv.addr, tt.password, dns.addr())
+			bs := startBaresipUA(t, baresipOptions{user: "user0", password: tt.password, sipd: srv.addr, outbound: true, dnsTrap: dns.addr()})
 			defer func() {
 				if n := dns.queries(); n != 0 {
 					t.Errorf("baresip sent %d DNS queries, want none (the outbound proxy is an address)", n)
@@ -280,8 +93,10 @@ func TestBaresipRegister(t *testing.T) {
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
-				if err := bs.waitLine(5*time.Second, "user0@example.com", "200 OK"); err != nil {
+				if e, err := bs.waitEvent(5*time.Second, "REGISTER_OK", "REGISTER_FAIL"); err != nil {
 					t.Error(err)
+				} else if e.AccountAOR != "sip:user0@example.com" || e.Param != "200 OK" {
+					t.Errorf("baresip: %v, want REGISTER_OK for sip:user0@example.com with 200 OK", e)
 				}
 				// The operator sees it too: sipd ctl registrations --json.
 				out, err := exec.Command(sipdBinary(t), "ctl", "registrations", "--admin", srv.admin, "--json").Output()
@@ -305,8 +120,10 @@ func TestBaresipRegister(t *testing.T) {
 			// baresip answers the challenge; sipd challenges again, which
 			// baresip reports as the failure of the registration.
 			start := time.Now()
-			if err := bs.waitLine(10*time.Second, "reg: sip:user0@example.com", "401 Unauthorized"); err != nil {
+			if e, err := bs.waitEvent(10*time.Second, "REGISTER_FAIL", "REGISTER_OK"); err != nil {
 				t.Error(err)
+			} else if !strings.Contains(e.Param, "401 Unauthorized") {
+				t.Errorf("baresip: %v, want REGISTER_FAIL with 401 Unauthorized", e)
 			}
 			// No binding at any time within 3 s of the start.
 			for {

@@ -17,6 +17,7 @@ import (
 	"github.com/sipd/sipd/admin"
 	"github.com/sipd/sipd/auth"
 	"github.com/sipd/sipd/config"
+	"github.com/sipd/sipd/dns"
 	"github.com/sipd/sipd/proxy"
 	"github.com/sipd/sipd/redirect"
 	"github.com/sipd/sipd/registrar"
@@ -185,6 +186,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 		sip.MethodInfo, sip.MethodUpdate, sip.MethodPrack, sip.MethodPublish}
 	// The proxy needs the server's layers, made below; it is set then.
 	var px *proxy.Proxy
+	var sl *proxy.Stateless
 	switch cfg.Mode {
 	case config.ModeStateless:
 		// REGISTER and OPTIONS to the server; proxy.Stateless, set up
@@ -210,6 +212,29 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 	supported := []string{"path"}
 	handlers[0] = server.Options(allow, supported)
 
+	// The proxy modes resolve host-name next hops (RFC 3263) and follow
+	// the static routes.
+	pcfg := proxy.Config{Domains: cfg.Domain, Allow: allow, Logger: log}
+	if cfg.Mode == config.ModeProxy || cfg.Mode == config.ModeStateless {
+		res, err := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.Duration,
+			Deterministic: cfg.Mode == config.ModeStateless}) // RFC 3263 §4.4
+		if err != nil {
+			if len(cfg.DNS.Servers) > 0 {
+				return err
+			}
+			log.Warn("no DNS: only IP addresses are reached", "err", err)
+		} else {
+			pcfg.Resolver = res
+		}
+		for _, r := range cfg.Proxy.Routes {
+			next, err := sip.ParseURI(r.Next)
+			if err != nil {
+				return fmt.Errorf("proxy route next %q: %w", r.Next, err) // Validate has refused it already
+			}
+			pcfg.Routes = append(pcfg.Routes, proxy.Route{Domain: r.Domain, Prefix: r.Prefix, Next: next})
+		}
+	}
+
 	tcfg := transport.Config{Logger: log, Hosts: cfg.Domain}
 	if cfg.TLSCert != "" {
 		if tcfg.TLSConfig, err = transport.LoadTLSConfig(cfg.TLSCert, cfg.TLSKey); err != nil {
@@ -227,7 +252,6 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 		// up that transaction layer to srv, whose workers run the
 		// handlers above (OPTIONS, the registrar); srv's own layers stay
 		// without listeners.
-		var sl *proxy.Stateless
 		tp := transport.New(tcfg, transport.HandlerFunc(func(in *transport.Inbound) { sl.HandleInbound(in) }))
 		tl := transaction.New(tp, transaction.Config{Logger: log})
 		defer func() {
@@ -235,19 +259,20 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 			tl.Close()
 		}()
 		tl.SetCore(srv)
-		if sl, err = proxy.NewStateless(proxy.Config{Domains: cfg.Domain, Allow: allow, Logger: log},
-			tp, store, store.Users(), tl); err != nil {
+		if sl, err = proxy.NewStateless(pcfg, tp, store, store.Users(), tl); err != nil {
 			return err
 		}
 		listen = tp.Listen
 	}
 	if cfg.Mode == config.ModeProxy {
-		px, err = proxy.New(proxy.Config{Domains: cfg.Domain, Allow: allow, Logger: log},
-			srv.Transactions(), srv.Transport(), store, store.Users())
+		px, err = proxy.New(pcfg, srv.Transactions(), srv.Transport(), store, store.Users())
 		if err != nil {
 			return err
 		}
 		srv.SetStrayHandler(px.HandleStray)
+		// At shutdown the proxy cancels its ringing branches and answers
+		// its callers before the layers close.
+		srv.OnClose(px.Shutdown)
 	}
 
 	var bound []string
@@ -258,6 +283,14 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 			return fmt.Errorf("listen %s: %w", l, err)
 		}
 		bound = append(bound, network+":"+ap.String())
+		// The proxy record-routes twice when a request changes
+		// listener (RFC 5658); it must know them all.
+		switch {
+		case px != nil:
+			px.AddListener(network, ap)
+		case sl != nil:
+			sl.AddListener(network, ap)
+		}
 	}
 	attrs := []any{"version", versionString(), "listen", bound, "domains", cfg.Domain,
 		"mode", cfg.Mode, "data_dir", cfg.DataDir, "store_synchronous", cfg.Store.Synchronous, "auth", cfg.Auth}
