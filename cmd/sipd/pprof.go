@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -11,14 +10,11 @@ import (
 	"time"
 )
 
-// pprofAddr is the address of the profiling listener of sipd serve
-// (--pprof); empty, the default, serves no profiles.
-var pprofAddr string
-
-// addPprofFlag adds --pprof to the serve flags.
-func addPprofFlag(fs *flag.FlagSet) {
-	fs.StringVar(&pprofAddr, "pprof", "", "address of a separate HTTP listener serving Go's net/http/pprof profiles under /debug/pprof/, such as 127.0.0.1:6060 (off when empty; keep it on loopback: it has no authentication)")
-}
+// pprofEnv names the environment variable that turns on sipd serve's
+// profiling listener: SIPD_PPROF=127.0.0.1:6060 sipd serve ... It is not a
+// flag: each flag of sipd serve is a config key too (DESIGN.md), and this
+// is a debugging aid rather than configuration.
+const pprofEnv = "SIPD_PPROF"
 
 // startPprof serves the runtime profiles (CPU, heap, allocs, goroutine,
 // mutex, block, trace) on their own listener at addr, apart from the admin

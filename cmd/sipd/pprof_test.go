@@ -8,20 +8,15 @@ import (
 	"time"
 )
 
-func TestPprofFlag(t *testing.T) {
-	if _, err := loadServeConfig([]string{"--domain", "example.com"}, io.Discard); err != nil {
-		t.Fatal(err)
+// TestPprofOnlyWhenAsked: sipd serve opens the profiling listener only
+// with SIPD_PPROF set, and exits when it cannot.
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	t.Setenv(pprofEnv, "256.0.0.1:1")
+	var errb strings.Builder
+	code := runServe([]string{"--domain", "example.com", "--data-dir", t.TempDir(), "--listen", "udp:127.0.0.1:0"}, io.Discard, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "pprof") {
+		t.Errorf("runServe with a bad %s = %d, %q; want 1 and a pprof error", pprofEnv, code, errb.String())
 	}
-	if pprofAddr != "" {
-		t.Errorf("pprof address without the flag = %q, want none", pprofAddr)
-	}
-	if _, err := loadServeConfig([]string{"--domain", "example.com", "--pprof", "127.0.0.1:6060"}, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	if pprofAddr != "127.0.0.1:6060" {
-		t.Errorf("pprof address = %q, want 127.0.0.1:6060", pprofAddr)
-	}
-	pprofAddr = ""
 }
 
 func TestPprofServesProfiles(t *testing.T) {

@@ -51,7 +51,6 @@ func loadServeConfig(args []string, stderr io.Writer) (config.Config, error) {
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&tlsCert, "tls-cert", "", "certificate file for tls and wss listeners (sipd cert writes one)")
 	fs.StringVar(&tlsKey, "tls-key", "", "private key file for tls and wss listeners")
-	addPprofFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sipd serve [flags]\n\nruns the SIP server on the embedded store: registrar with digest authentication, OPTIONS, and in redirect mode 302s, in proxy and stateless modes forwarding to registered contacts")
 		fs.PrintDefaults()
@@ -118,8 +117,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if pprofAddr != "" {
-		a, closePprof, err := startPprof(pprofAddr, stderr)
+	if addr := os.Getenv(pprofEnv); addr != "" {
+		a, closePprof, err := startPprof(addr, stderr)
 		if err != nil {
 			fmt.Fprintln(stderr, "sipd serve: pprof:", err)
 			return 1
