@@ -29,7 +29,7 @@ go test -race -count=1 ./...
 # The race detector changes allocation counts, so the tests that hold hot
 # paths to their allocations run once more without it.
 echo "== go test (allocation checks, no race detector)"
-go test -count=1 ./sip ./auth ./transaction
+go test -count=1 ./sip ./auth ./transaction ./proxy
 
 if [ -d bench/parsecmp ]; then
 	echo "== bench/parsecmp (vet, test)"

@@ -74,17 +74,23 @@ type Config struct {
 	// UDP sockets, so that bursts are not dropped; 4 MiB when zero. The
 	// kernel may grant less (net.core.rmem_max on Linux).
 	UDPReadBuffer int
+
+	// UDPWriteBuffer is the socket send buffer (SO_SNDBUF) asked for on
+	// UDP sockets; 4 MiB when zero. The kernel may grant less
+	// (net.core.wmem_max on Linux).
+	UDPWriteBuffer int
 }
 
 // Defaults of Config's zero fields.
 const (
-	DefaultMaxConns      = 10000
-	DefaultMaxConnsPerIP = 100
-	DefaultIdleTimeout   = 5 * time.Minute
-	DefaultReadTimeout   = 32 * time.Second
-	DefaultWriteTimeout  = 10 * time.Second
-	DefaultMTU           = 1500
-	DefaultUDPReadBuffer = 4 << 20
+	DefaultMaxConns       = 10000
+	DefaultMaxConnsPerIP  = 100
+	DefaultIdleTimeout    = 5 * time.Minute
+	DefaultReadTimeout    = 32 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultMTU            = 1500
+	DefaultUDPReadBuffer  = 4 << 20
+	DefaultUDPWriteBuffer = 4 << 20
 )
 
 // maxUDPPayload is the largest UDP payload over IPv4 (65535 - 20 - 8).
@@ -114,6 +120,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UDPReadBuffer <= 0 {
 		c.UDPReadBuffer = DefaultUDPReadBuffer
+	}
+	if c.UDPWriteBuffer <= 0 {
+		c.UDPWriteBuffer = DefaultUDPWriteBuffer
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -20,9 +20,7 @@ func (l *Layer) listenUDP(ap netip.AddrPort) (netip.AddrPort, error) {
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
-	if err := pc.SetReadBuffer(l.cfg.UDPReadBuffer); err != nil {
-		l.log.Warn("cannot set UDP read buffer", "size", l.cfg.UDPReadBuffer, "err", err)
-	}
+	l.setUDPBuffers(pc)
 	bound := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
 	u := &udpSocket{l: l, pc: pc, addr: bound}
@@ -125,4 +123,25 @@ func (u *udpSocket) sentBy(dst netip.AddrPort) (string, error) {
 	a := c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
 	c.Close()
 	return viaHost(a), nil
+}
+
+// setUDPBuffers asks for the configured socket buffers. A burst of
+// datagrams larger than the receive buffer is dropped by the kernel before
+// the read loop sees it, long before the server runs out of CPU; Linux's
+// default (net.core.rmem_default, 208 KiB) is far too small for a busy
+// server. Linux caps what is asked for at net.core.rmem_max/wmem_max;
+// then, with CAP_NET_ADMIN, the *BUFFORCE options set it anyway
+// (forceUDPBuffers). What the kernel granted is logged when it is less.
+func (l *Layer) setUDPBuffers(pc *net.UDPConn) {
+	if err := pc.SetReadBuffer(l.cfg.UDPReadBuffer); err != nil {
+		l.log.Warn("cannot set UDP read buffer", "size", l.cfg.UDPReadBuffer, "err", err)
+	}
+	if err := pc.SetWriteBuffer(l.cfg.UDPWriteBuffer); err != nil {
+		l.log.Warn("cannot set UDP write buffer", "size", l.cfg.UDPWriteBuffer, "err", err)
+	}
+	forceUDPBuffers(pc, l.cfg.UDPReadBuffer, l.cfg.UDPWriteBuffer)
+	if r, w, err := udpBuffers(pc); err == nil && (r < l.cfg.UDPReadBuffer || w < l.cfg.UDPWriteBuffer) {
+		l.log.Warn("UDP socket buffers smaller than configured (raise net.core.rmem_max and wmem_max)",
+			"read", r, "read_wanted", l.cfg.UDPReadBuffer, "write", w, "write_wanted", l.cfg.UDPWriteBuffer)
+	}
 }

@@ -117,6 +117,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if addr := os.Getenv(pprofEnv); addr != "" {
+		a, closePprof, err := startPprof(addr, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "sipd serve: pprof:", err)
+			return 1
+		}
+		defer closePprof()
+		fmt.Fprintln(stderr, "sipd serve: pprof on http://"+a.String()+"/debug/pprof/")
+	}
 	if err := serve(ctx, cfg, stderr, nil); err != nil {
 		fmt.Fprintln(stderr, "sipd serve:", err)
 		return 1
