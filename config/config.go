@@ -58,6 +58,12 @@ type Config struct {
 	// on loopback or behind a firewall. Default "" (off).
 	Admin string `toml:"admin"`
 
+	// Pprof is the host:port where Go's runtime profiles (net/http/pprof:
+	// CPU, heap, allocs, goroutines, mutex, block, trace) are served, on a
+	// listener of their own; empty turns it off. For profiling under load;
+	// keep it on loopback. Default "" (off).
+	Pprof string `toml:"pprof"`
+
 	// Auth is "required" to challenge REGISTER with digest authentication
 	// (RFC 3261 §22) against the users in the store, or "off" to let
 	// anyone register any address of our domains (a lab, never the

@@ -101,6 +101,11 @@ func (c *Config) validate() Errors {
 		v.add("mode", -1, `%q: want "registrar", "redirect", "proxy" or "stateless"`, c.Mode)
 	}
 
+	if c.Pprof != "" {
+		if _, port, err := net.SplitHostPort(c.Pprof); err != nil || !validPort(port) {
+			v.add("pprof", -1, `%q: want host:port, such as "127.0.0.1:6060", or "" for none`, c.Pprof)
+		}
+	}
 	if c.Admin != "" {
 		if _, port, err := net.SplitHostPort(c.Admin); err != nil || !validPort(port) {
 			v.add("admin", -1, `%q: want host:port, such as "127.0.0.1:8080", or "" for none`, c.Admin)

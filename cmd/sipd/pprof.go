@@ -10,12 +10,6 @@ import (
 	"time"
 )
 
-// pprofEnv names the environment variable that turns on sipd serve's
-// profiling listener: SIPD_PPROF=127.0.0.1:6060 sipd serve ... It is not a
-// flag: each flag of sipd serve is a config key too (DESIGN.md), and this
-// is a debugging aid rather than configuration.
-const pprofEnv = "SIPD_PPROF"
-
 // startPprof serves the runtime profiles (CPU, heap, allocs, goroutine,
 // mutex, block, trace) on their own listener at addr, apart from the admin
 // API, so that they are there only when asked for. It returns the bound

@@ -9,13 +9,17 @@ import (
 )
 
 // TestPprofOnlyWhenAsked: sipd serve opens the profiling listener only
-// with SIPD_PPROF set, and exits when it cannot.
+// with --pprof (or the pprof key), and exits when it cannot listen.
 func TestPprofOnlyWhenAsked(t *testing.T) {
-	t.Setenv(pprofEnv, "256.0.0.1:1")
 	var errb strings.Builder
-	code := runServe([]string{"--domain", "example.com", "--data-dir", t.TempDir(), "--listen", "udp:127.0.0.1:0"}, io.Discard, &errb)
+	code := runServe([]string{"--domain", "example.com", "--data-dir", t.TempDir(), "--listen", "udp:127.0.0.1:0", "--pprof", "192.0.2.1:1"}, io.Discard, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "pprof") {
-		t.Errorf("runServe with a bad %s = %d, %q; want 1 and a pprof error", pprofEnv, code, errb.String())
+		t.Errorf("runServe --pprof 192.0.2.1:1 = %d, %q; want 1 and a pprof error", code, errb.String())
+	}
+	errb.Reset()
+	code = runServe([]string{"--domain", "example.com", "--data-dir", t.TempDir(), "--listen", "udp:127.0.0.1:0", "--pprof", "nonsense"}, io.Discard, &errb)
+	if code != 2 || !strings.Contains(errb.String(), "pprof") {
+		t.Errorf("runServe --pprof nonsense = %d, %q; want 2 and a config error", code, errb.String())
 	}
 }
 

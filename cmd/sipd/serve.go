@@ -38,6 +38,7 @@ func loadServeConfig(args []string, stderr io.Writer) (config.Config, error) {
 		file                                                   string
 		listen, domains                                        stringList
 		dataDir, mode, adminAddr, authMode, authAlgs, logLevel string
+		pprofAddr                                              string
 		tlsCert, tlsKey                                        string
 	)
 	fs.StringVar(&file, "config", "", "a config file (TOML; see docs/sipd.example.toml); flags override it")
@@ -46,6 +47,7 @@ func loadServeConfig(args []string, stderr io.Writer) (config.Config, error) {
 	fs.StringVar(&dataDir, "data-dir", "sipd-data", "the directory of the embedded store")
 	fs.StringVar(&mode, "mode", "registrar", "registrar (REGISTER and OPTIONS), redirect (also 302 to registered contacts) proxy (forwards calls to registered contacts, transaction-stateful) or stateless (forwards to the first contact, keeping no state; needs --auth off)")
 	fs.StringVar(&adminAddr, "admin", "", "address of the HTTP admin API, such as 127.0.0.1:8080 (off when empty)")
+	fs.StringVar(&pprofAddr, "pprof", "", "address where Go's runtime profiles are served (net/http/pprof), such as 127.0.0.1:6060 (off when empty)")
 	fs.StringVar(&authMode, "auth", "required", "digest authentication of REGISTER: required or off")
 	fs.StringVar(&authAlgs, "auth-algorithms", "SHA-256,MD5", "digest algorithms to challenge with, in order of preference (RFC 8760 §2.4); old clients answer only the first: MD5 alone suits them")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
@@ -80,6 +82,8 @@ func loadServeConfig(args []string, stderr io.Writer) (config.Config, error) {
 			cfg.Mode = mode
 		case "admin":
 			cfg.Admin = adminAddr
+		case "pprof":
+			cfg.Pprof = pprofAddr
 		case "auth":
 			cfg.Auth = authMode
 		case "auth-algorithms":
@@ -117,8 +121,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if addr := os.Getenv(pprofEnv); addr != "" {
-		a, closePprof, err := startPprof(addr, stderr)
+	if cfg.Pprof != "" {
+		a, closePprof, err := startPprof(cfg.Pprof, stderr)
 		if err != nil {
 			fmt.Fprintln(stderr, "sipd serve: pprof:", err)
 			return 1

@@ -32,20 +32,12 @@ var (
 
 // startProc starts name with args in dir, its output to logPath.
 func startProc(dir, logPath, name string, args ...string) (*proc, error) {
-	return startProcEnv(nil, dir, logPath, name, args...)
-}
-
-// startProcEnv is startProc with env added to the harness's environment.
-func startProcEnv(env []string, dir, logPath, name string, args ...string) (*proc, error) {
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
-	if env != nil {
-		cmd.Env = append(os.Environ(), env...)
-	}
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -199,9 +191,8 @@ log_level = "warn"
 			return nil, err
 		}
 		s.pprof = "127.0.0.1:" + strconv.Itoa(h.pprofPort)
-		// SIPD_PPROF: sipd's profiling listener (cmd/sipd/pprof.go).
-		p, err = startProcEnv([]string{"SIPD_PPROF=" + s.pprof}, dir, filepath.Join(dir, "server.log"),
-			h.sipd, "serve", "--config", cfgPath)
+		p, err = startProc(dir, filepath.Join(dir, "server.log"),
+			h.sipd, "serve", "--config", cfgPath, "--pprof", s.pprof)
 	case "kamailio":
 		cfg := map[role]string{roleRegister: "registrar.cfg", roleRegisterAuth: "registrar_auth.cfg",
 			roleStateless: "stateless.cfg", roleStateful: "stateful.cfg"}[r]
