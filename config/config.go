@@ -165,6 +165,12 @@ type Proxy struct {
 	// DNS. Requests from outside our domains to outside them are still
 	// refused (403). Default [] (none).
 	Routes []Route `toml:"routes"`
+
+	// Recurse makes the proxy try the SIP contacts of a 3xx response
+	// itself, highest q first, instead of passing the redirect upstream
+	// (RFC 3261 §16.5, §16.7 step 4); at most 16 targets a request, never
+	// one tried already. Default false (3xx go upstream, as in Kamailio).
+	Recurse bool `toml:"recurse"`
 }
 
 // Route is one [[proxy.routes]] table.

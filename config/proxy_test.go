@@ -11,6 +11,9 @@ import (
 func TestProxyRoutesAndDNS(t *testing.T) {
 	file := writeFile(t, `mode = "proxy"
 
+[proxy]
+recurse = true
+
 [[proxy.routes]]
 prefix = "+49"
 next = "sip:gw.example.net:5080;transport=tcp"
@@ -33,6 +36,9 @@ timeout = "500ms"
 	}
 	if !slices.Equal(c.Proxy.Routes, want) {
 		t.Errorf("routes %+v, want %+v", c.Proxy.Routes, want)
+	}
+	if !c.Proxy.Recurse {
+		t.Error("[proxy] recurse = true did not set Recurse")
 	}
 	if !slices.Equal(c.DNS.Servers, []string{"127.0.0.1:5353", "192.0.2.53"}) || c.DNS.Timeout.Duration != 500*time.Millisecond {
 		t.Errorf("dns %+v", c.DNS)

@@ -37,6 +37,7 @@ type respContext struct {
 	pending   int             // branches without a final response
 	finals    []*sip.Response // non-2xx final responses, ready to go upstream
 	got6xx    bool
+	recursed  int // targets added from 3xx responses (recurse.go)
 	cancelled bool
 	finalSent bool
 	stopCtx   func() bool // unregisters abort from the server's context; nil until set
@@ -334,6 +335,7 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 		r = own
 	}
 	code := r.StatusCode
+	redirects, rest := b.redirectTargets(r)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	switch {
@@ -380,7 +382,12 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 		b.final = true
 		rc.pending--
 		b.stopTimerC()
-		rc.finals = append(rc.finals, r)
+		if redirects != nil {
+			r = rc.recurse(r, redirects, rest)
+		}
+		if r != nil {
+			rc.finals = append(rc.finals, r)
+		}
 		if code >= 600 && rc.invite {
 			// Step 5: a 6xx ends the search; the rest are cancelled.
 			rc.got6xx = true

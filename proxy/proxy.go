@@ -51,6 +51,12 @@ type Config struct {
 	// lookup (a Prefix) or DNS (a Domain); the first that matches sends
 	// the request to its next hop. See Route.
 	Routes []Route
+	// Recurse makes the proxy try the contacts of a 3xx response itself,
+	// rather than pass the redirect upstream (RFC 3261 §16.5, §16.7 step
+	// 4): they join the target set, highest q first, before the groups not
+	// tried yet. Off by default, as in Kamailio, where a script asks for it
+	// (get_redirects).
+	Recurse bool
 	// Logger receives debug records; nil discards them.
 	Logger *slog.Logger
 }
@@ -136,6 +142,7 @@ type Proxy struct {
 	log     *slog.Logger
 	res     Resolver
 	routes  []Route
+	recurse bool
 	ls      atomic.Pointer[[]listener] // see AddListener
 
 	// calls holds the response context of each INVITE whose final
@@ -163,6 +170,7 @@ func New(cfg Config, tl *transaction.Layer, tp Sender, loc location.Store, users
 		domains: make(map[string]struct{}, len(cfg.Domains)),
 		timerC:  cfg.TimerC,
 		rr:      !cfg.NoRecordRoute,
+		recurse: cfg.Recurse,
 		allow:   strings.Join(cfg.Allow, ", "),
 		prefix:  newPrefix(),
 		res:     cfg.Resolver,

@@ -229,6 +229,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 		} else {
 			pcfg.Resolver = res
 		}
+		pcfg.Recurse = cfg.Proxy.Recurse
 		for _, r := range cfg.Proxy.Routes {
 			next, err := sip.ParseURI(r.Next)
 			if err != nil {
