@@ -84,6 +84,7 @@ type Call struct {
 	confirmed  bool
 	sess       *sdp.Session
 	rtp        *media.Session
+	port       uint16 // our RTP port in SDP
 	neg        sdp.Negotiated
 	hasNeg     bool
 	localOffer []byte // our offer awaiting an answer (in the ACK)
@@ -183,7 +184,7 @@ func (c *Call) RemoteSDP() []byte {
 
 // Media returns the call's RTP session: its remote address follows the
 // negotiation. Send a tone or WAV samples with its Send, record with
-// Received.
+// Received. It is nil with Config.NoMedia.
 func (c *Call) Media() *media.Session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -217,22 +218,28 @@ func (c *Call) ensureMedia() error {
 		}
 		c.sess = s
 	}
-	if c.rtp == nil {
+	if c.rtp == nil && c.port == 0 {
+		if c.u.cfg.NoMedia {
+			// Signaling only: a port in SDP, no socket behind it.
+			c.port = uint16(40000 + 2*(c.u.mediaPorts.Add(1)%10000))
+			return nil
+		}
 		m, err := media.Listen(netipAddrPort(c.u.cfg.MediaAddr, 0), media.Options{})
 		if err != nil {
 			return err
 		}
 		c.rtp = m
+		c.port = m.LocalAddr().Port()
 	}
 	return nil
 }
 
 func (c *Call) offerConfig(dir sdp.Direction) sdp.OfferConfig {
-	return sdp.OfferConfig{Addr: c.u.cfg.MediaAddr, Port: c.rtp.LocalAddr().Port(), Codecs: c.u.cfg.Codecs, Direction: dir}
+	return sdp.OfferConfig{Addr: c.u.cfg.MediaAddr, Port: c.port, Codecs: c.u.cfg.Codecs, Direction: dir}
 }
 
 func (c *Call) answerConfig() sdp.AnswerConfig {
-	return sdp.AnswerConfig{Addr: c.u.cfg.MediaAddr, Port: c.rtp.LocalAddr().Port(), Codecs: c.u.cfg.Codecs}
+	return sdp.AnswerConfig{Addr: c.u.cfg.MediaAddr, Port: c.port, Codecs: c.u.cfg.Codecs}
 }
 
 // applyNeg records a negotiation; c.mu held.
@@ -663,7 +670,7 @@ func (p *pending2xx) fire() {
 		}
 	}
 	p.interval = min(2*p.interval, p.c.u.t2)
-	p.timer.Reset(p.interval)
+	p.timer.Reset(min(p.interval, 64*p.c.u.t1-time.Since(p.start)))
 	p.mu.Unlock()
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sipd/sipd/dialog"
@@ -118,6 +119,10 @@ type Config struct {
 	// sdp.DefaultCodecs() when empty.
 	Codecs []sdp.Codec
 
+	// NoMedia keeps calls to signaling: SDP names a port but no RTP
+	// socket is opened (Call.Media is nil).
+	NoMedia bool
+
 	// MinSE is the smallest session interval accepted, in seconds (RFC
 	// 4028 §5); 90 when zero, the RFC's minimum.
 	MinSE uint32
@@ -165,6 +170,8 @@ type UA struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mediaPorts atomic.Uint32
 
 	ready chan struct{} // closed when New is done; inbound waits for it
 

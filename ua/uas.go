@@ -391,7 +391,7 @@ func (ic *IncomingCall) Progress(ctx context.Context, code int, reliable bool) e
 				ic.tx.Respond(r.Clone())
 			}
 			interval *= 2
-			timer.Reset(interval)
+			timer.Reset(min(interval, 64*t1-time.Since(start)))
 		}
 	}
 }
