@@ -204,6 +204,11 @@ func (n *memNet) add(t *testing.T, i int, cfg Config) (*UA, *recorder) {
 		t.Fatal(err)
 	}
 	node.ua = u
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s at %v flow:\n%s", cfg.User, addr, rec)
+		}
+	})
 	n.mu.Lock()
 	n.nodes[addr] = node
 	n.mu.Unlock()

@@ -327,6 +327,7 @@ func (c *Call) initial2xx(inv *sip.Request, r *sip.Response, offer []byte) {
 	}
 	d := c.early[id]
 	delete(c.early, id)
+	c.confirmed = true // no early dialog is made from here on
 	c.mu.Unlock()
 	if d == nil {
 		nd, err := dialog.NewUAC(inv, r)
@@ -353,11 +354,13 @@ func (c *Call) initial2xx(inv *sip.Request, r *sip.Response, offer []byte) {
 	others := c.early
 	c.early = map[dialog.ID]*dialog.Dialog{}
 	c.mu.Unlock()
-	c.u.addCall(id, c)
 	for oid, od := range others {
 		od.Terminate()
-		c.u.removeCall(oid, c)
+		if oid != id {
+			c.u.removeCall(oid, c)
+		}
 	}
+	c.u.addCall(id, c)
 	c.u.sendAck(ack.Clone())
 }
 

@@ -17,18 +17,23 @@ import (
 func sim(t *testing.T, f func(t *testing.T, n *memNet)) {
 	synctest.Test(t, func(t *testing.T) {
 		n := newMemNet()
+		defer n.shutdown()
 		f(t, n)
-		n.mu.Lock()
-		var uas []*UA
-		for _, node := range n.nodes {
-			uas = append(uas, node.ua)
-		}
-		n.mu.Unlock()
-		for _, u := range uas {
-			u.Close()
-		}
-		n.close()
 	})
+}
+
+// shutdown closes the UAs and the network.
+func (n *memNet) shutdown() {
+	n.mu.Lock()
+	var uas []*UA
+	for _, node := range n.nodes {
+		uas = append(uas, node.ua)
+	}
+	n.mu.Unlock()
+	for _, u := range uas {
+		u.Close()
+	}
+	n.close()
 }
 
 // isMethod matches requests of a method.
