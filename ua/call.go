@@ -519,7 +519,7 @@ func (c *Call) invite(ctx context.Context, mod func(*sip.Request)) (*sip.Respons
 			return nil, err
 		}
 		inv := req.Clone()
-		q := newQueue()
+		q := c.u.newQueue()
 		q.on = func(_ *transaction.ClientTx, r *sip.Response) {
 			if r.IsSuccess() {
 				c.ackFor(inv, r)

@@ -21,9 +21,12 @@ type queue struct {
 	notify chan struct{}
 	// on, when set, sees each response first, inline.
 	on func(tx *transaction.ClientTx, r *sip.Response)
+	// closed ends waits when the UA closes: its transactions end then
+	// without a word to us.
+	closed <-chan struct{}
 }
 
-func newQueue() *queue { return &queue{notify: make(chan struct{}, 1)} }
+func (u *UA) newQueue() *queue { return &queue{notify: make(chan struct{}, 1), closed: u.ctx.Done()} }
 
 func (q *queue) HandleResponse(tx *transaction.ClientTx, r *sip.Response) {
 	if q.on != nil {
@@ -68,6 +71,8 @@ func (q *queue) next(ctx context.Context) (*sip.Response, error) {
 		case <-q.notify:
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-q.closed:
+			return nil, ErrClosed
 		}
 	}
 }
@@ -212,7 +217,7 @@ func (u *UA) doAuth(ctx context.Context, build func(attempt int, prev *sip.Reque
 			return nil, err
 		}
 		keep := req.Clone()
-		q := newQueue()
+		q := u.newQueue()
 		if _, err := u.tl.Request(req, dst, q); err != nil {
 			return nil, err
 		}

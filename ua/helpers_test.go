@@ -124,14 +124,16 @@ func (e *events) wait(t *testing.T, kind EventKind, d time.Duration) Event {
 	}
 }
 
+// fastTimers keep loopback tests short.
+var fastTimers = transaction.Config{T1: 50 * time.Millisecond, T2: 400 * time.Millisecond, T4: 500 * time.Millisecond}
+
 // loopUA starts a UA on loopback UDP; Close runs at the test's end.
 func loopUA(t *testing.T, cfg Config) (*UA, *recorder) {
 	t.Helper()
 	rec := &recorder{}
 	cfg.Trace = rec.trace
 	if cfg.Timers.T1 == 0 {
-		cfg.Timers.T1 = 50 * time.Millisecond
-		cfg.Timers.T2 = 400 * time.Millisecond
+		cfg.Timers = fastTimers
 	}
 	u, err := New(cfg)
 	if err != nil {

@@ -158,7 +158,7 @@ func (c *Call) inviteOnce(ctx context.Context, req *sip.Request, offer []byte) (
 	}
 	inv := req.Clone()  // read by the transport's goroutine
 	inv2 := req.Clone() // read by this one (sip messages cache what they parse)
-	q := newQueue()
+	q := c.u.newQueue()
 	q.on = func(_ *transaction.ClientTx, r *sip.Response) {
 		if r.IsSuccess() {
 			c.initial2xx(inv, r, offer)

@@ -282,14 +282,10 @@ func (ic *IncomingCall) response(code int, reason string) *sip.Response {
 	return r
 }
 
-// Ring sends 180 (Ringing).
+// Ring sends 180 (Ringing); reliably, waiting for the PRACK, when the
+// caller Requires 100rel (RFC 3262 §3).
 func (ic *IncomingCall) Ring() error {
-	ic.mu.Lock()
-	defer ic.mu.Unlock()
-	if ic.final {
-		return transaction.ErrFinal
-	}
-	return ic.tx.Respond(ic.response(sip.StatusRinging, ""))
+	return ic.Progress(context.Background(), sip.StatusRinging, false)
 }
 
 // supports100rel reports whether the caller supports or requires
