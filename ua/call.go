@@ -349,7 +349,7 @@ func (c *Call) request(ctx context.Context, method string, mod func(*sip.Request
 	if d == nil {
 		return nil, ErrCallEnded
 	}
-	resp, err := c.u.doAuth(ctx, func(int, *sip.Request) (*sip.Request, error) {
+	resp, err := c.u.doAuth(ctx, d, func(int, *sip.Request) (*sip.Request, error) {
 		r, err := d.NewRequest(method)
 		if err != nil {
 			return nil, ErrCallEnded
@@ -514,7 +514,7 @@ func (c *Call) invite(ctx context.Context, mod func(*sip.Request)) (*sip.Respons
 		if attempt > 0 && !c.u.authorize(&st, req, resp) {
 			break
 		}
-		dst, err := c.u.targetOf(req)
+		dst, err := c.u.dialogTarget(d, req)
 		if err != nil {
 			return nil, err
 		}
@@ -584,7 +584,7 @@ func (c *Call) ackFor(inv *sip.Request, r *sip.Response) {
 	if c.ack != nil && c.ackSeq == cs.Seq {
 		ack := c.ack.Clone()
 		c.mu.Unlock()
-		c.u.sendAck(ack)
+		c.u.sendAck(d, ack)
 		return
 	}
 	c.mu.Unlock()
@@ -594,11 +594,11 @@ func (c *Call) ackFor(inv *sip.Request, r *sip.Response) {
 	c.mu.Lock()
 	c.ack, c.ackSeq = ack, cs.Seq
 	c.mu.Unlock()
-	c.u.sendAck(ack.Clone())
+	c.u.sendAck(d, ack.Clone())
 }
 
-func (u *UA) sendAck(ack *sip.Request) {
-	dst, err := u.targetOf(ack)
+func (u *UA) sendAck(d *dialog.Dialog, ack *sip.Request) {
+	dst, err := u.dialogTarget(d, ack)
 	if err != nil {
 		return
 	}

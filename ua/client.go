@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/sipd/sipd/auth"
+	"github.com/sipd/sipd/dialog"
 	"github.com/sipd/sipd/sip"
 	"github.com/sipd/sipd/transaction"
 )
@@ -188,7 +189,7 @@ func (u *UA) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 	}
 	tmpl := req.Clone()
 	seq := cs.Seq
-	return u.doAuth(ctx, func(attempt int, prev *sip.Request) (*sip.Request, error) {
+	return u.doAuth(ctx, nil, func(attempt int, prev *sip.Request) (*sip.Request, error) {
 		if attempt == 0 {
 			return req, nil
 		}
@@ -201,7 +202,7 @@ func (u *UA) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 // doAuth runs a non-INVITE request through the auth retry loop: build
 // returns the request of each attempt from the previous one's copy
 // (credentials are added to it after build).
-func (u *UA) doAuth(ctx context.Context, build func(attempt int, prev *sip.Request) (*sip.Request, error), prev *sip.Request) (*sip.Response, error) {
+func (u *UA) doAuth(ctx context.Context, d *dialog.Dialog, build func(attempt int, prev *sip.Request) (*sip.Request, error), prev *sip.Request) (*sip.Response, error) {
 	var st authState
 	var resp *sip.Response
 	for attempt := 0; attempt < 4; attempt++ {
@@ -212,7 +213,7 @@ func (u *UA) doAuth(ctx context.Context, build func(attempt int, prev *sip.Reque
 		if attempt > 0 && !u.authorize(&st, req, resp) {
 			return resp, nil
 		}
-		dst, err := u.targetOf(req)
+		dst, err := u.dialogTarget(d, req)
 		if err != nil {
 			return nil, err
 		}

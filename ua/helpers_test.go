@@ -183,11 +183,37 @@ type memNode struct {
 	n     *memNet
 	addr  netip.AddrPort
 	ua    *UA
+	// handle, when set, takes the node's messages instead of a UA.
+	handle func(*transport.Inbound)
 	inbox chan func()
 }
 
 func newMemNet() *memNet {
 	return &memNet{nodes: map[netip.AddrPort]*memNode{}, done: make(chan struct{})}
+}
+
+// addNode puts a node without a UA on the network, its messages going to
+// handle.
+func (n *memNet) addNode(i int, handle func(*memNode, *transport.Inbound)) *memNode {
+	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 5060)
+	node := &memNode{n: n, addr: addr, inbox: make(chan func(), 4096)}
+	node.handle = func(in *transport.Inbound) { handle(node, in) }
+	n.mu.Lock()
+	n.nodes[addr] = node
+	n.mu.Unlock()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		for {
+			select {
+			case f := <-node.inbox:
+				f()
+			case <-n.done:
+				return
+			}
+		}
+	}()
+	return node
 }
 
 // add starts a UA on the network at 10.0.0.<i>:5060.
@@ -277,7 +303,12 @@ func (n *memNet) deliver(from, to netip.AddrPort, msg sip.Message, data []byte) 
 				req.SetTopVia(v)
 			}
 		}
-		dst.ua.HandleInbound(&transport.Inbound{Msg: m, Source: transport.Source{Transport: transport.UDP, Remote: from, Local: to}})
+		in := &transport.Inbound{Msg: m, Source: transport.Source{Transport: transport.UDP, Remote: from, Local: to}}
+		if dst.handle != nil {
+			dst.handle(in)
+			return
+		}
+		dst.ua.HandleInbound(in)
 	}
 	push := func() {
 		select {

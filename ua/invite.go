@@ -277,7 +277,7 @@ func (c *Call) provisional(inv *sip.Request, r *sip.Response, offer []byte) {
 	c.u.goAsync(func() {
 		ctx, cancel := context.WithTimeout(c.u.ctx, 64*c.u.t1)
 		defer cancel()
-		c.u.doAuth(ctx, func(int, *sip.Request) (*sip.Request, error) {
+		c.u.doAuth(ctx, d, func(int, *sip.Request) (*sip.Request, error) {
 			p, err := d.NewRequest(sip.MethodPrack)
 			if err != nil {
 				return nil, err
@@ -313,7 +313,7 @@ func (c *Call) initial2xx(inv *sip.Request, r *sip.Response, offer []byte) {
 			return
 		}
 		ack := d.NewAck(inv)
-		c.u.sendAck(ack)
+		c.u.sendAck(d, ack)
 		c.u.goAsync(func() {
 			ctx, cancel := context.WithTimeout(c.u.ctx, 64*c.u.t1)
 			defer cancel()
@@ -361,7 +361,7 @@ func (c *Call) initial2xx(inv *sip.Request, r *sip.Response, offer []byte) {
 		}
 	}
 	c.u.addCall(id, c)
-	c.u.sendAck(ack.Clone())
+	c.u.sendAck(d, ack.Clone())
 }
 
 var errNoDialog = errors.New("ua: no dialog")

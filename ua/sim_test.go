@@ -27,7 +27,9 @@ func (n *memNet) shutdown() {
 	n.mu.Lock()
 	var uas []*UA
 	for _, node := range n.nodes {
-		uas = append(uas, node.ua)
+		if node.ua != nil {
+			uas = append(uas, node.ua)
+		}
 	}
 	n.mu.Unlock()
 	for _, u := range uas {

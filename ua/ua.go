@@ -464,6 +464,18 @@ func (u *UA) targetOf(req *sip.Request) (transport.Target, error) {
 	return u.target(req.URI)
 }
 
+// dialogTarget is where a request in dialog d goes: to the Request-URI
+// when the route set starts with a strict router, whose URI the dialog
+// made the Request-URI (RFC 3261 §12.2.1.1, §8.1.2); else as targetOf.
+func (u *UA) dialogTarget(d *dialog.Dialog, req *sip.Request) (transport.Target, error) {
+	if d != nil {
+		if rs := d.RouteSet(); len(rs) > 0 && !rs[0].URI.Params.Has("lr") {
+			return u.target(req.URI)
+		}
+	}
+	return u.targetOf(req)
+}
+
 // newTag returns a random tag (RFC 3261 §19.3: at least 32 random bits).
 func newTag() string { return rand.Text()[:16] }
 

@@ -48,9 +48,10 @@ func (k core) HandleStray(in *transport.Inbound) {
 					if c.ack != nil && c.ackSeq == cs.Seq {
 						ack = c.ack.Clone()
 					}
+					d := c.dlg
 					c.mu.Unlock()
 					if ack != nil {
-						u.sendAck(ack)
+						u.sendAck(d, ack)
 					}
 				}
 			}
