@@ -180,12 +180,12 @@ type memNet struct {
 }
 
 type memNode struct {
-	n     *memNet
-	addr  netip.AddrPort
-	ua    *UA
+	n    *memNet
+	addr netip.AddrPort
+	ua   *UA
 	// handle, when set, takes the node's messages instead of a UA.
 	handle func(*transport.Inbound)
-	inbox chan func()
+	inbox  chan func()
 }
 
 func newMemNet() *memNet {
