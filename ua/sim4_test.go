@@ -1,0 +1,90 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sipd/sipd/sip"
+	"github.com/sipd/sipd/transaction"
+)
+
+// TestInDialogTimeoutEndsCall: an in-dialog request that times out counts
+// as 408 and ends the dialog (RFC 3261 §12.2.1.2), with a BYE tried.
+func TestInDialogTimeoutEndsCall(t *testing.T) {
+	sim(t, func(t *testing.T, n *memNet) {
+		calls := make(chan *Call, 1)
+		bob, _ := n.add(t, 2, Config{User: "bob", OnInvite: answerer(calls)})
+		alice, aliceRec := n.add(t, 1, Config{User: "alice"})
+		ac, err := alice.Invite(context.Background(), bob.Contact(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-calls
+		n.setDrop(func(_, _ netip.AddrPort, _ sip.Message) bool { return true })
+		start := time.Now()
+		if err := ac.Info(context.Background(), "text/plain", []byte("x")); !errors.Is(err, transaction.ErrTimeout) {
+			t.Fatalf("INFO: %v", err)
+		}
+		if d := time.Since(start); d != 32*time.Second {
+			t.Errorf("timed out after %v", d)
+		}
+		<-ac.Done()
+		if aliceRec.count(Out, sip.MethodBye, 0) == 0 || !errors.Is(ac.Err(), transaction.ErrTimeout) {
+			t.Errorf("no BYE, or ended with %v", ac.Err())
+		}
+	})
+}
+
+// TestReplacesEarly: an INVITE with Replaces naming an early dialog the
+// receiver did not initiate gets 481; one naming an early dialog it did
+// initiate is accepted, and the replaced INVITE CANCELed (RFC 3891 §3).
+func TestReplacesEarly(t *testing.T) {
+	sim(t, func(t *testing.T, n *memNet) {
+		ringing := make(chan *IncomingCall, 1)
+		bob, bobRec := n.add(t, 2, Config{User: "bob", OnInvite: func(ic *IncomingCall) {
+			ic.Ring()
+			ringing <- ic
+		}})
+		aliceCalls := make(chan *Call, 1)
+		alice, aliceRec := n.add(t, 1, Config{User: "alice", OnInvite: answerer(aliceCalls)})
+		carol, _ := n.add(t, 3, Config{User: "carol"})
+		inviteErr := make(chan error, 1)
+		go func() {
+			_, err := alice.Invite(context.Background(), bob.Contact(), nil)
+			inviteErr <- err
+		}()
+		bic := <-ringing
+		synctest.Wait()
+		calls := alice.Calls()
+		if len(calls) != 1 {
+			t.Fatalf("alice has %d calls", len(calls))
+		}
+		early := calls[0]
+		// Bob is the UAS of the early dialog: 481.
+		bobView := bic.Call().Replaces()
+		if _, err := carol.Invite(context.Background(), bob.Contact(), &InviteOptions{Replaces: bobView}); StatusCode(err) != 481 {
+			t.Fatalf("to bob: %v", err)
+		}
+		// Alice initiated it: she takes the new call and cancels hers.
+		aliceView := early.ID().CallID + ";to-tag=" + early.ID().LocalTag + ";from-tag=" + early.ID().RemoteTag
+		cc, err := carol.Invite(context.Background(), alice.Contact(), &InviteOptions{Replaces: aliceView})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-aliceCalls
+		if err := <-inviteErr; StatusCode(err) != 487 {
+			t.Errorf("alice's INVITE ended with %v", err)
+		}
+		if aliceRec.count(Out, sip.MethodCancel, 0) != 1 || bobRec.count(Out, sip.MethodInvite, 487) != 1 {
+			t.Errorf("no CANCEL of the replaced early dialog")
+		}
+		<-bic.Call().Done()
+		if cc.State().String() != "confirmed" {
+			t.Errorf("carol's call %v", cc.State())
+		}
+	})
+}
