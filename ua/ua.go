@@ -144,8 +144,10 @@ type Config struct {
 	OnEvent func(Event)
 
 	// Trace, when set, sees every message sent and received, with the
-	// remote address, for a readable call flow. It is called inline from
-	// the transport and must not block.
+	// remote address, for a readable call flow: a sent message after the
+	// transport wrote its Via, and before any response to it. It is called
+	// inline, under a lock of the UA's, and must neither block nor call the
+	// UA.
 	Trace func(dir Direction, msg sip.Message, remote netip.AddrPort)
 
 	// UserAgent is the User-Agent header value; "sipd" when empty.
@@ -172,6 +174,7 @@ type UA struct {
 	wg     sync.WaitGroup
 
 	mediaPorts atomic.Uint32
+	traceMu    sync.Mutex
 
 	ready chan struct{} // closed when New is done; inbound waits for it
 
@@ -347,7 +350,9 @@ func (u *UA) HandleInbound(in *transport.Inbound) {
 		return
 	}
 	if u.cfg.Trace != nil {
+		u.traceMu.Lock()
 		u.cfg.Trace(In, in.Msg, in.Remote)
+		u.traceMu.Unlock()
 	}
 	u.tl.HandleInbound(in)
 }
@@ -358,17 +363,30 @@ type traced struct {
 	u     *UA
 }
 
+// The trace lock is held across a send and its trace, and taken before an
+// inbound message is traced, so the trace shows a request before the
+// response that a fast peer sends back to it.
 func (t traced) SendRequest(req *sip.Request, dst transport.Target) error {
+	if t.u.cfg.Trace == nil {
+		return t.inner.SendRequest(req, dst)
+	}
+	t.u.traceMu.Lock()
+	defer t.u.traceMu.Unlock()
 	err := t.inner.SendRequest(req, dst)
-	if err == nil && t.u.cfg.Trace != nil {
+	if err == nil {
 		t.u.cfg.Trace(Out, req, dst.Addr)
 	}
 	return err
 }
 
 func (t traced) SendResponse(resp *sip.Response, src transport.Source) error {
+	if t.u.cfg.Trace == nil {
+		return t.inner.SendResponse(resp, src)
+	}
+	t.u.traceMu.Lock()
+	defer t.u.traceMu.Unlock()
 	err := t.inner.SendResponse(resp, src)
-	if err == nil && t.u.cfg.Trace != nil {
+	if err == nil {
 		t.u.cfg.Trace(Out, resp, src.Remote)
 	}
 	return err
