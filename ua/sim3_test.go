@@ -91,3 +91,43 @@ func TestTargetRefresh(t *testing.T) {
 		}
 	})
 }
+
+// TestOfferInAnswer: an INVITE without SDP gets the offer in the 2xx and
+// the answer in the ACK (RFC 3264 §4, RFC 3261 §13.2.1); a re-INVITE
+// without SDP the same way (§14.2).
+func TestOfferInAnswer(t *testing.T) {
+	sim(t, func(t *testing.T, n *memNet) {
+		calls := make(chan *Call, 1)
+		bob, bobRec := n.add(t, 2, Config{User: "bob", OnInvite: answerer(calls)})
+		alice, aliceRec := n.add(t, 1, Config{User: "alice"})
+		ac, err := alice.Invite(context.Background(), bob.Contact(), &InviteOptions{NoOffer: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bc := <-calls
+		synctest.Wait()
+		if len(aliceRec.find(Out, sip.MethodInvite, 0)[0].msg.(*sip.Request).Body) != 0 {
+			t.Fatal("INVITE carried SDP")
+		}
+		ack := bobRec.find(In, sip.MethodAck, 0)
+		if len(ack) != 1 || len(ack[0].msg.(*sip.Request).Body) == 0 {
+			t.Fatal("no answer in the ACK")
+		}
+		if ac.Negotiated().Codec.Name != "PCMU" || bc.Negotiated().Codec.Name != "PCMU" || bc.Negotiated().Remote.Port() == 0 {
+			t.Errorf("negotiated %v / %v", ac.Negotiated(), bc.Negotiated())
+		}
+		// A re-INVITE without SDP from bob: alice offers in the 200.
+		seq0, _ := bc.Dialog().LocalSeq()
+		resp, err := bc.invite(context.Background(), func(*sip.Request) {})
+		if err != nil || len(resp.Body) == 0 {
+			t.Fatalf("re-INVITE: %v", err)
+		}
+		synctest.Wait()
+		if seq, _ := bc.Dialog().LocalSeq(); seq == seq0 {
+			t.Errorf("CSeq did not move")
+		}
+		if acks := aliceRec.find(In, sip.MethodAck, 0); len(acks) != 1 {
+			t.Errorf("alice got %d ACKs", len(acks))
+		}
+	})
+}
