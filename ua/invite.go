@@ -2,7 +2,6 @@ package ua
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"strconv"
 
@@ -363,5 +362,3 @@ func (c *Call) initial2xx(inv *sip.Request, r *sip.Response, offer []byte) {
 	c.u.addCall(id, c)
 	c.u.sendAck(d, ack.Clone())
 }
-
-var errNoDialog = errors.New("ua: no dialog")

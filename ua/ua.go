@@ -56,7 +56,7 @@ var (
 	// §13.3.1.4); the call was ended with BYE.
 	ErrNoAck = errors.New("ua: no ACK for 2xx")
 	// ErrNoPRACK: no PRACK came for a reliable provisional response within
-	// 64*T1 (RFC 3262 §3); the INVITE was rejected with 504... 5xx.
+	// 64*T1 (RFC 3262 §3); the INVITE was rejected with 500.
 	ErrNoPRACK = errors.New("ua: no PRACK for reliable provisional response")
 )
 
