@@ -2,6 +2,7 @@ package ua
 
 import (
 	"bytes"
+	"net/netip"
 	"runtime"
 	"testing"
 	"time"
@@ -81,4 +82,31 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	alice.Close()
 	bob.Close()
 	eventually(t, 3*time.Second, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+}
+
+// TestUnspecifiedListen: a UA listening on 0.0.0.0 puts a usable address
+// in its Contact and SDP, and calls work to it.
+func TestUnspecifiedListen(t *testing.T) {
+	calls := make(chan *Call, 1)
+	bob, _ := loopUA(t, Config{User: "bob", Listen: "0.0.0.0:0", Advertise: netip.MustParseAddr("127.0.0.1"), OnInvite: answerer(calls)})
+	if h := bob.Contact().Host; h != "127.0.0.1" {
+		t.Fatalf("contact host %q", h)
+	}
+	alice, _ := loopUA(t, Config{User: "alice"})
+	ac, err := alice.Invite(testCtx(t), bob.Contact(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, calls, 5*time.Second)
+	if ac.Negotiated().Remote.Addr() != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("bob's SDP address %v", ac.Negotiated().Remote)
+	}
+	other, err := New(Config{User: "carol", Listen: "0.0.0.0:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if ip, err := netip.ParseAddr(other.Contact().Host); err != nil || ip.IsUnspecified() {
+		t.Errorf("default contact host %q", other.Contact().Host)
+	}
 }

@@ -112,8 +112,14 @@ type Config struct {
 	// dialog goes there, with a Route (loose routing, RFC 3261 §8.1.2).
 	Proxy string
 
+	// Advertise is the IP address written in Contact (and SDP) when the
+	// listener is bound to 0.0.0.0 or ::, which no peer can send to; by
+	// default the first address of an interface that is up and not
+	// loopback, of the listener's family, else loopback.
+	Advertise netip.Addr
+
 	// MediaAddr is the address RTP is received on, written in SDP;
-	// defaults to the listener's IP.
+	// defaults to the listener's IP (or Advertise).
 	MediaAddr netip.Addr
 	// Codecs are offered and accepted, in order of preference;
 	// sdp.DefaultCodecs() when empty.
@@ -162,7 +168,8 @@ type UA struct {
 	tp      *transport.Layer // nil with Config.Transport
 	out     transaction.Transport
 	tl      *transaction.Layer
-	addr    netip.AddrPort
+	addr    netip.AddrPort // the listener
+	public  netip.AddrPort // the listener as peers reach it (Contact)
 	aor     sip.Address
 	contact sip.URI
 	proxy   *sip.URI
@@ -236,12 +243,21 @@ func New(cfg Config) (*UA, error) {
 	u.out = traced{inner, u}
 	u.tl = transaction.New(u.out, cfg.Timers)
 	u.tl.SetCore(core{u})
-	if !u.cfg.MediaAddr.IsValid() {
-		u.cfg.MediaAddr = u.addr.Addr()
+	public := u.addr
+	defer func() { u.public = public }()
+	if public.Addr().IsUnspecified() {
+		ip := cfg.Advertise
+		if !ip.IsValid() {
+			ip = hostAddr(public.Addr().Is4())
+		}
+		public = netip.AddrPortFrom(ip, public.Port())
+	}
+	if !u.cfg.MediaAddr.IsValid() || u.cfg.MediaAddr.IsUnspecified() {
+		u.cfg.MediaAddr = public.Addr()
 	}
 	domain := cfg.Domain
 	if domain == "" {
-		domain = u.addr.String()
+		domain = public.String()
 	}
 	aor, err := sip.ParseURI("sip:" + sip.EscapeUser(cfg.User) + "@" + domain)
 	if err != nil {
@@ -249,7 +265,7 @@ func New(cfg Config) (*UA, error) {
 		return nil, fmt.Errorf("ua: address of record: %w", err)
 	}
 	u.aor = sip.Address{Display: cfg.DisplayName, URI: aor}
-	c, err := sip.ParseURI("sip:" + sip.EscapeUser(cfg.User) + "@" + u.addr.String())
+	c, err := sip.ParseURI("sip:" + sip.EscapeUser(cfg.User) + "@" + public.String())
 	if err != nil {
 		u.Close()
 		return nil, err
@@ -482,6 +498,32 @@ func (u *UA) targetOf(req *sip.Request) (transport.Target, error) {
 	return u.target(req.URI)
 }
 
+// hostAddr returns the first address of an up, non-loopback interface of
+// the family asked for, else loopback.
+func hostAddr(v4 bool) netip.Addr {
+	ifs, _ := net.Interfaces()
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			p, err := netip.ParsePrefix(a.String())
+			if err != nil {
+				continue
+			}
+			ip := p.Addr()
+			if ip.Is4() == v4 && !ip.IsLinkLocalUnicast() {
+				return ip
+			}
+		}
+	}
+	if v4 {
+		return netip.MustParseAddr("127.0.0.1")
+	}
+	return netip.IPv6Loopback()
+}
+
 // dialogTarget is where a request in dialog d goes: to the Request-URI
 // when the route set starts with a strict router, whose URI the dialog
 // made the Request-URI (RFC 3261 §12.2.1.1, §8.1.2); else as targetOf.
@@ -498,7 +540,7 @@ func (u *UA) dialogTarget(d *dialog.Dialog, req *sip.Request) (transport.Target,
 func newTag() string { return rand.Text()[:16] }
 
 // newCallID returns a globally unique Call-ID (RFC 3261 §8.1.1.4).
-func (u *UA) newCallID() string { return rand.Text() + "@" + u.addr.Addr().String() }
+func (u *UA) newCallID() string { return rand.Text() + "@" + u.public.Addr().String() }
 
 // NewRequest builds a request outside any dialog from our address of
 // record to the URI to (RFC 3261 §8.1.1): To without tag, From with a new
