@@ -88,3 +88,35 @@ func TestReplacesEarly(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseCancelsAndRejects: Close CANCELs our ringing INVITE and answers
+// an unanswered incoming one 480.
+func TestCloseCancelsAndRejects(t *testing.T) {
+	sim(t, func(t *testing.T, n *memNet) {
+		ringing := make(chan *IncomingCall, 2)
+		ring := func(ic *IncomingCall) {
+			ic.Ring()
+			ringing <- ic
+		}
+		bob, _ := n.add(t, 2, Config{User: "bob", OnInvite: ring})
+		alice, aliceRec := n.add(t, 1, Config{User: "alice", OnInvite: ring})
+		carol, carolRec := n.add(t, 3, Config{User: "carol"})
+		go alice.Invite(context.Background(), bob.Contact(), nil)
+		bic := <-ringing
+		carolErr := make(chan error, 1)
+		go func() {
+			_, err := carol.Invite(context.Background(), alice.Contact(), nil)
+			carolErr <- err
+		}()
+		<-ringing
+		synctest.Wait()
+		alice.Close()
+		<-bic.Cancelled()
+		if aliceRec.count(Out, sip.MethodCancel, 0) != 1 {
+			t.Errorf("no CANCEL")
+		}
+		if err := <-carolErr; StatusCode(err) != 480 {
+			t.Errorf("carol's call: %v\n%s", err, carolRec)
+		}
+	})
+}

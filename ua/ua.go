@@ -313,9 +313,8 @@ func (u *UA) Close() error {
 	u.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*u.t1)
 	for _, c := range calls {
-		if c.State() == dialog.Confirmed {
-			c.Hangup(ctx)
-		}
+		// BYE, CANCEL or 480, as the call's state asks.
+		c.Hangup(ctx)
 		c.end(nil)
 	}
 	cancel()

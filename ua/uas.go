@@ -456,7 +456,9 @@ func (ic *IncomingCall) Answer(ctx context.Context) (*Call, error) {
 			c.localOffer = body
 		}
 	}
-	c.confirmed = true
+	if err == nil {
+		c.confirmed = true
+	}
 	c.mu.Unlock()
 	if err != nil {
 		ic.mu.Unlock()
