@@ -312,11 +312,15 @@ func (u *UA) Close() error {
 	}
 	u.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*u.t1)
+	var wg sync.WaitGroup
 	for _, c := range calls {
-		// BYE, CANCEL or 480, as the call's state asks.
-		c.Hangup(ctx)
-		c.end(nil)
+		// BYE, CANCEL or 480, as the call's state asks; all at once.
+		wg.Go(func() {
+			c.Hangup(ctx)
+			c.end(nil)
+		})
 	}
+	wg.Wait()
 	cancel()
 	u.mu.Lock()
 	u.closed = true
