@@ -163,6 +163,7 @@ func TestReAck(t *testing.T) {
 			t.Fatal(err)
 		}
 		bc := <-calls
+		synctest.Wait()
 		acks := aliceRec.find(Out, sip.MethodAck, 0)
 		if len(acks) != 2 || bobRec.count(Out, sip.MethodInvite, 200) != 2 {
 			t.Fatalf("ACKs %d, 200s %d", len(acks), bobRec.count(Out, sip.MethodInvite, 200))
