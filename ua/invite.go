@@ -95,6 +95,12 @@ func (u *UA) Invite(ctx context.Context, uri sip.URI, opts *InviteOptions) (*Cal
 			return nil, err
 		}
 		if resp.IsSuccess() {
+			if ctx.Err() != nil {
+				// The 2xx crossed our CANCEL (§9.1): the call is up but
+				// unwanted; it is ACKed already, so end it with BYE.
+				u.goAsync(func() { c.byeAndEnd(ctx.Err()) })
+				return nil, ctx.Err()
+			}
 			c.se.fromResponse(c, resp)
 			return c, nil
 		}

@@ -120,3 +120,43 @@ func TestCloseCancelsAndRejects(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelCrossesOK: the callee answers just as the caller cancels; the
+// 2xx wins (the CANCEL gets no effect), so the caller ACKs it and hangs up
+// with BYE (RFC 3261 §9.1, §15).
+func TestCancelCrossesOK(t *testing.T) {
+	sim(t, func(t *testing.T, n *memNet) {
+		calls := make(chan *Call, 1)
+		answer := make(chan struct{})
+		bob, bobRec := n.add(t, 2, Config{User: "bob", OnInvite: func(ic *IncomingCall) {
+			ic.Ring()
+			<-answer
+			c, err := ic.Answer(context.Background())
+			if err == nil {
+				calls <- c
+			}
+		}})
+		alice, _ := n.add(t, 1, Config{User: "alice"})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := alice.Invite(ctx, bob.Contact(), nil)
+			done <- err
+		}()
+		synctest.Wait()
+		// The 200 and the CANCEL cross.
+		n.pause()
+		close(answer)
+		cancel()
+		synctest.Wait()
+		n.resume()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Invite: %v", err)
+		}
+		bc := <-calls
+		<-bc.Done()
+		if bobRec.count(In, sip.MethodBye, 0) != 1 {
+			t.Errorf("no BYE for the unwanted call")
+		}
+	})
+}
