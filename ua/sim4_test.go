@@ -160,3 +160,66 @@ func TestCancelCrossesOK(t *testing.T) {
 		}
 	})
 }
+
+// TestGlareUpdate: an UPDATE and a re-INVITE, both with offers, cross;
+// each side answers the other's 491 (RFC 3311 §5.2, RFC 3261 §14.2) and
+// both go through after the back-off.
+func TestGlareUpdate(t *testing.T) {
+	sim(t, func(t *testing.T, n *memNet) {
+		calls := make(chan *Call, 1)
+		bob, bobRec := n.add(t, 2, Config{User: "bob", OnInvite: answerer(calls)})
+		alice, aliceRec := n.add(t, 1, Config{User: "alice"})
+		ac, err := alice.Invite(context.Background(), bob.Contact(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bc := <-calls
+		synctest.Wait()
+		n.pause()
+		errs := make(chan error, 2)
+		go func() { errs <- ac.Hold(context.Background()) }()
+		go func() { errs <- bc.Update(context.Background()) }()
+		synctest.Wait()
+		n.resume()
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if aliceRec.count(In, sip.MethodInvite, 491) != 1 || bobRec.count(In, sip.MethodUpdate, 491) != 1 {
+			t.Fatalf("491s:\n%s\n%s", aliceRec, bobRec)
+		}
+		if bobRec.count(In, sip.MethodUpdate, 200) != 1 || aliceRec.count(In, sip.MethodInvite, 200) != 2 {
+			t.Errorf("retries did not succeed")
+		}
+	})
+}
+
+// TestReAckAfterTimerM: a 2xx retransmitted after the client INVITE
+// transaction ended (Timer M, RFC 6026 §8.4) reaches the core as a stray
+// and is ACKed again (RFC 3261 §13.2.2.4).
+func TestReAckAfterTimerM(t *testing.T) {
+	sim(t, func(t *testing.T, n *memNet) {
+		answered := make(chan error, 1)
+		slow := transaction.Config{T1: time.Second, T2: 4 * time.Second}
+		bob, _ := n.add(t, 2, Config{User: "bob", Timers: slow, OnInvite: func(ic *IncomingCall) {
+			_, err := ic.Answer(context.Background())
+			answered <- err
+		}})
+		alice, aliceRec := n.add(t, 1, Config{User: "alice"})
+		start := time.Now()
+		n.setDrop(func(_, _ netip.AddrPort, m sip.Message) bool {
+			return isMethod(m, sip.MethodAck) && time.Since(start) < 35*time.Second
+		})
+		if _, err := alice.Invite(context.Background(), bob.Contact(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-answered; err != nil {
+			t.Fatalf("Answer: %v", err)
+		}
+		acks := aliceRec.find(Out, sip.MethodAck, 0)
+		if last := acks[len(acks)-1].at.Sub(start); last < 35*time.Second {
+			t.Errorf("last ACK at %v", last)
+		}
+	})
+}
