@@ -84,6 +84,7 @@ type Call struct {
 	confirmed  bool
 	sess       *sdp.Session
 	rtp        *media.Session
+	port       uint16 // our RTP port in SDP
 	neg        sdp.Negotiated
 	hasNeg     bool
 	localOffer []byte // our offer awaiting an answer (in the ACK)
@@ -183,7 +184,7 @@ func (c *Call) RemoteSDP() []byte {
 
 // Media returns the call's RTP session: its remote address follows the
 // negotiation. Send a tone or WAV samples with its Send, record with
-// Received.
+// Received. It is nil with Config.NoMedia.
 func (c *Call) Media() *media.Session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -217,22 +218,28 @@ func (c *Call) ensureMedia() error {
 		}
 		c.sess = s
 	}
-	if c.rtp == nil {
+	if c.rtp == nil && c.port == 0 {
+		if c.u.cfg.NoMedia {
+			// Signaling only: a port in SDP, no socket behind it.
+			c.port = uint16(40000 + 2*(c.u.mediaPorts.Add(1)%10000))
+			return nil
+		}
 		m, err := media.Listen(netipAddrPort(c.u.cfg.MediaAddr, 0), media.Options{})
 		if err != nil {
 			return err
 		}
 		c.rtp = m
+		c.port = m.LocalAddr().Port()
 	}
 	return nil
 }
 
 func (c *Call) offerConfig(dir sdp.Direction) sdp.OfferConfig {
-	return sdp.OfferConfig{Addr: c.u.cfg.MediaAddr, Port: c.rtp.LocalAddr().Port(), Codecs: c.u.cfg.Codecs, Direction: dir}
+	return sdp.OfferConfig{Addr: c.u.cfg.MediaAddr, Port: c.port, Codecs: c.u.cfg.Codecs, Direction: dir}
 }
 
 func (c *Call) answerConfig() sdp.AnswerConfig {
-	return sdp.AnswerConfig{Addr: c.u.cfg.MediaAddr, Port: c.rtp.LocalAddr().Port(), Codecs: c.u.cfg.Codecs}
+	return sdp.AnswerConfig{Addr: c.u.cfg.MediaAddr, Port: c.port, Codecs: c.u.cfg.Codecs}
 }
 
 // applyNeg records a negotiation; c.mu held.
@@ -342,7 +349,7 @@ func (c *Call) request(ctx context.Context, method string, mod func(*sip.Request
 	if d == nil {
 		return nil, ErrCallEnded
 	}
-	resp, err := c.u.doAuth(ctx, func(int, *sip.Request) (*sip.Request, error) {
+	resp, err := c.u.doAuth(ctx, d, func(int, *sip.Request) (*sip.Request, error) {
 		r, err := d.NewRequest(method)
 		if err != nil {
 			return nil, ErrCallEnded
@@ -507,12 +514,12 @@ func (c *Call) invite(ctx context.Context, mod func(*sip.Request)) (*sip.Respons
 		if attempt > 0 && !c.u.authorize(&st, req, resp) {
 			break
 		}
-		dst, err := c.u.targetOf(req)
+		dst, err := c.u.dialogTarget(d, req)
 		if err != nil {
 			return nil, err
 		}
 		inv := req.Clone()
-		q := newQueue()
+		q := c.u.newQueue()
 		q.on = func(_ *transaction.ClientTx, r *sip.Response) {
 			if r.IsSuccess() {
 				c.ackFor(inv, r)
@@ -577,7 +584,7 @@ func (c *Call) ackFor(inv *sip.Request, r *sip.Response) {
 	if c.ack != nil && c.ackSeq == cs.Seq {
 		ack := c.ack.Clone()
 		c.mu.Unlock()
-		c.u.sendAck(ack)
+		c.u.sendAck(d, ack)
 		return
 	}
 	c.mu.Unlock()
@@ -587,11 +594,11 @@ func (c *Call) ackFor(inv *sip.Request, r *sip.Response) {
 	c.mu.Lock()
 	c.ack, c.ackSeq = ack, cs.Seq
 	c.mu.Unlock()
-	c.u.sendAck(ack.Clone())
+	c.u.sendAck(d, ack.Clone())
 }
 
-func (u *UA) sendAck(ack *sip.Request) {
-	dst, err := u.targetOf(ack)
+func (u *UA) sendAck(d *dialog.Dialog, ack *sip.Request) {
+	dst, err := u.dialogTarget(d, ack)
 	if err != nil {
 		return
 	}
@@ -663,7 +670,7 @@ func (p *pending2xx) fire() {
 		}
 	}
 	p.interval = min(2*p.interval, p.c.u.t2)
-	p.timer.Reset(p.interval)
+	p.timer.Reset(min(p.interval, 64*p.c.u.t1-time.Since(p.start)))
 	p.mu.Unlock()
 }
 

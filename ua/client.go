@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/sipd/sipd/auth"
+	"github.com/sipd/sipd/dialog"
 	"github.com/sipd/sipd/sip"
 	"github.com/sipd/sipd/transaction"
 )
@@ -21,9 +22,12 @@ type queue struct {
 	notify chan struct{}
 	// on, when set, sees each response first, inline.
 	on func(tx *transaction.ClientTx, r *sip.Response)
+	// closed ends waits when the UA closes: its transactions end then
+	// without a word to us.
+	closed <-chan struct{}
 }
 
-func newQueue() *queue { return &queue{notify: make(chan struct{}, 1)} }
+func (u *UA) newQueue() *queue { return &queue{notify: make(chan struct{}, 1), closed: u.ctx.Done()} }
 
 func (q *queue) HandleResponse(tx *transaction.ClientTx, r *sip.Response) {
 	if q.on != nil {
@@ -68,6 +72,8 @@ func (q *queue) next(ctx context.Context) (*sip.Response, error) {
 		case <-q.notify:
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-q.closed:
+			return nil, ErrClosed
 		}
 	}
 }
@@ -183,7 +189,7 @@ func (u *UA) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 	}
 	tmpl := req.Clone()
 	seq := cs.Seq
-	return u.doAuth(ctx, func(attempt int, prev *sip.Request) (*sip.Request, error) {
+	return u.doAuth(ctx, nil, func(attempt int, prev *sip.Request) (*sip.Request, error) {
 		if attempt == 0 {
 			return req, nil
 		}
@@ -196,7 +202,7 @@ func (u *UA) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 // doAuth runs a non-INVITE request through the auth retry loop: build
 // returns the request of each attempt from the previous one's copy
 // (credentials are added to it after build).
-func (u *UA) doAuth(ctx context.Context, build func(attempt int, prev *sip.Request) (*sip.Request, error), prev *sip.Request) (*sip.Response, error) {
+func (u *UA) doAuth(ctx context.Context, d *dialog.Dialog, build func(attempt int, prev *sip.Request) (*sip.Request, error), prev *sip.Request) (*sip.Response, error) {
 	var st authState
 	var resp *sip.Response
 	for attempt := 0; attempt < 4; attempt++ {
@@ -207,12 +213,12 @@ func (u *UA) doAuth(ctx context.Context, build func(attempt int, prev *sip.Reque
 		if attempt > 0 && !u.authorize(&st, req, resp) {
 			return resp, nil
 		}
-		dst, err := u.targetOf(req)
+		dst, err := u.dialogTarget(d, req)
 		if err != nil {
 			return nil, err
 		}
 		keep := req.Clone()
-		q := newQueue()
+		q := u.newQueue()
 		if _, err := u.tl.Request(req, dst, q); err != nil {
 			return nil, err
 		}

@@ -124,14 +124,16 @@ func (e *events) wait(t *testing.T, kind EventKind, d time.Duration) Event {
 	}
 }
 
+// fastTimers keep loopback tests short.
+var fastTimers = transaction.Config{T1: 50 * time.Millisecond, T2: 400 * time.Millisecond, T4: 500 * time.Millisecond}
+
 // loopUA starts a UA on loopback UDP; Close runs at the test's end.
 func loopUA(t *testing.T, cfg Config) (*UA, *recorder) {
 	t.Helper()
 	rec := &recorder{}
 	cfg.Trace = rec.trace
 	if cfg.Timers.T1 == 0 {
-		cfg.Timers.T1 = 50 * time.Millisecond
-		cfg.Timers.T2 = 400 * time.Millisecond
+		cfg.Timers = fastTimers
 	}
 	u, err := New(cfg)
 	if err != nil {
@@ -178,14 +180,40 @@ type memNet struct {
 }
 
 type memNode struct {
-	n     *memNet
-	addr  netip.AddrPort
-	ua    *UA
-	inbox chan func()
+	n    *memNet
+	addr netip.AddrPort
+	ua   *UA
+	// handle, when set, takes the node's messages instead of a UA.
+	handle func(*transport.Inbound)
+	inbox  chan func()
 }
 
 func newMemNet() *memNet {
 	return &memNet{nodes: map[netip.AddrPort]*memNode{}, done: make(chan struct{})}
+}
+
+// addNode puts a node without a UA on the network, its messages going to
+// handle.
+func (n *memNet) addNode(i int, handle func(*memNode, *transport.Inbound)) *memNode {
+	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 5060)
+	node := &memNode{n: n, addr: addr, inbox: make(chan func(), 4096)}
+	node.handle = func(in *transport.Inbound) { handle(node, in) }
+	n.mu.Lock()
+	n.nodes[addr] = node
+	n.mu.Unlock()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		for {
+			select {
+			case f := <-node.inbox:
+				f()
+			case <-n.done:
+				return
+			}
+		}
+	}()
+	return node
 }
 
 // add starts a UA on the network at 10.0.0.<i>:5060.
@@ -198,11 +226,17 @@ func (n *memNet) add(t *testing.T, i int, cfg Config) (*UA, *recorder) {
 	cfg.Transport = node
 	cfg.LocalAddr = addr
 	cfg.MediaAddr = netip.MustParseAddr("127.0.0.1")
+	cfg.NoMedia = true // a socket's read would keep the bubble's clock still
 	u, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	node.ua = u
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s at %v flow:\n%s", cfg.User, addr, rec)
+		}
+	})
 	n.mu.Lock()
 	n.nodes[addr] = node
 	n.mu.Unlock()
@@ -269,7 +303,12 @@ func (n *memNet) deliver(from, to netip.AddrPort, msg sip.Message, data []byte) 
 				req.SetTopVia(v)
 			}
 		}
-		dst.ua.HandleInbound(&transport.Inbound{Msg: m, Source: transport.Source{Transport: transport.UDP, Remote: from, Local: to}})
+		in := &transport.Inbound{Msg: m, Source: transport.Source{Transport: transport.UDP, Remote: from, Local: to}}
+		if dst.handle != nil {
+			dst.handle(in)
+			return
+		}
+		dst.ua.HandleInbound(in)
 	}
 	push := func() {
 		select {

@@ -2,7 +2,6 @@ package ua
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"strconv"
 
@@ -96,6 +95,12 @@ func (u *UA) Invite(ctx context.Context, uri sip.URI, opts *InviteOptions) (*Cal
 			return nil, err
 		}
 		if resp.IsSuccess() {
+			if ctx.Err() != nil {
+				// The 2xx crossed our CANCEL (§9.1): the call is up but
+				// unwanted; it is ACKed already, so end it with BYE.
+				u.goAsync(func() { c.byeAndEnd(ctx.Err()) })
+				return nil, ctx.Err()
+			}
 			c.se.fromResponse(c, resp)
 			return c, nil
 		}
@@ -158,7 +163,7 @@ func (c *Call) inviteOnce(ctx context.Context, req *sip.Request, offer []byte) (
 	}
 	inv := req.Clone()  // read by the transport's goroutine
 	inv2 := req.Clone() // read by this one (sip messages cache what they parse)
-	q := newQueue()
+	q := c.u.newQueue()
 	q.on = func(_ *transaction.ClientTx, r *sip.Response) {
 		if r.IsSuccess() {
 			c.initial2xx(inv, r, offer)
@@ -277,7 +282,7 @@ func (c *Call) provisional(inv *sip.Request, r *sip.Response, offer []byte) {
 	c.u.goAsync(func() {
 		ctx, cancel := context.WithTimeout(c.u.ctx, 64*c.u.t1)
 		defer cancel()
-		c.u.doAuth(ctx, func(int, *sip.Request) (*sip.Request, error) {
+		c.u.doAuth(ctx, d, func(int, *sip.Request) (*sip.Request, error) {
 			p, err := d.NewRequest(sip.MethodPrack)
 			if err != nil {
 				return nil, err
@@ -313,7 +318,7 @@ func (c *Call) initial2xx(inv *sip.Request, r *sip.Response, offer []byte) {
 			return
 		}
 		ack := d.NewAck(inv)
-		c.u.sendAck(ack)
+		c.u.sendAck(d, ack)
 		c.u.goAsync(func() {
 			ctx, cancel := context.WithTimeout(c.u.ctx, 64*c.u.t1)
 			defer cancel()
@@ -327,6 +332,7 @@ func (c *Call) initial2xx(inv *sip.Request, r *sip.Response, offer []byte) {
 	}
 	d := c.early[id]
 	delete(c.early, id)
+	c.confirmed = true // no early dialog is made from here on
 	c.mu.Unlock()
 	if d == nil {
 		nd, err := dialog.NewUAC(inv, r)
@@ -353,12 +359,12 @@ func (c *Call) initial2xx(inv *sip.Request, r *sip.Response, offer []byte) {
 	others := c.early
 	c.early = map[dialog.ID]*dialog.Dialog{}
 	c.mu.Unlock()
-	c.u.addCall(id, c)
 	for oid, od := range others {
 		od.Terminate()
-		c.u.removeCall(oid, c)
+		if oid != id {
+			c.u.removeCall(oid, c)
+		}
 	}
-	c.u.sendAck(ack.Clone())
+	c.u.addCall(id, c)
+	c.u.sendAck(d, ack.Clone())
 }
-
-var errNoDialog = errors.New("ua: no dialog")

@@ -39,7 +39,7 @@ func (s *sessionTimer) raise(min uint32) {
 	s.mu.Unlock()
 }
 
-// Interval returns the negotiated session interval and whether we are the
+// SessionInterval returns the negotiated session interval and whether we are the
 // refresher; 0 when the call has no session timer.
 func (c *Call) SessionInterval() (time.Duration, bool) {
 	c.se.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sipd/sipd/dialog"
@@ -55,7 +56,7 @@ var (
 	// §13.3.1.4); the call was ended with BYE.
 	ErrNoAck = errors.New("ua: no ACK for 2xx")
 	// ErrNoPRACK: no PRACK came for a reliable provisional response within
-	// 64*T1 (RFC 3262 §3); the INVITE was rejected with 504... 5xx.
+	// 64*T1 (RFC 3262 §3); the INVITE was rejected with 500.
 	ErrNoPRACK = errors.New("ua: no PRACK for reliable provisional response")
 )
 
@@ -111,12 +112,22 @@ type Config struct {
 	// dialog goes there, with a Route (loose routing, RFC 3261 §8.1.2).
 	Proxy string
 
+	// Advertise is the IP address written in Contact (and SDP) when the
+	// listener is bound to 0.0.0.0 or ::, which no peer can send to; by
+	// default the first address of an interface that is up and not
+	// loopback, of the listener's family, else loopback.
+	Advertise netip.Addr
+
 	// MediaAddr is the address RTP is received on, written in SDP;
-	// defaults to the listener's IP.
+	// defaults to the listener's IP (or Advertise).
 	MediaAddr netip.Addr
 	// Codecs are offered and accepted, in order of preference;
 	// sdp.DefaultCodecs() when empty.
 	Codecs []sdp.Codec
+
+	// NoMedia keeps calls to signaling: SDP names a port but no RTP
+	// socket is opened (Call.Media is nil).
+	NoMedia bool
 
 	// MinSE is the smallest session interval accepted, in seconds (RFC
 	// 4028 §5); 90 when zero, the RFC's minimum.
@@ -139,8 +150,10 @@ type Config struct {
 	OnEvent func(Event)
 
 	// Trace, when set, sees every message sent and received, with the
-	// remote address, for a readable call flow. It is called inline from
-	// the transport and must not block.
+	// remote address, for a readable call flow: a sent message after the
+	// transport wrote its Via, and before any response to it. It is called
+	// inline, under a lock of the UA's, and must neither block nor call the
+	// UA.
 	Trace func(dir Direction, msg sip.Message, remote netip.AddrPort)
 
 	// UserAgent is the User-Agent header value; "sipd" when empty.
@@ -155,7 +168,8 @@ type UA struct {
 	tp      *transport.Layer // nil with Config.Transport
 	out     transaction.Transport
 	tl      *transaction.Layer
-	addr    netip.AddrPort
+	addr    netip.AddrPort // the listener
+	public  netip.AddrPort // the listener as peers reach it (Contact)
 	aor     sip.Address
 	contact sip.URI
 	proxy   *sip.URI
@@ -165,6 +179,9 @@ type UA struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mediaPorts atomic.Uint32
+	traceMu    sync.Mutex
 
 	ready chan struct{} // closed when New is done; inbound waits for it
 
@@ -226,12 +243,21 @@ func New(cfg Config) (*UA, error) {
 	u.out = traced{inner, u}
 	u.tl = transaction.New(u.out, cfg.Timers)
 	u.tl.SetCore(core{u})
-	if !u.cfg.MediaAddr.IsValid() {
-		u.cfg.MediaAddr = u.addr.Addr()
+	public := u.addr
+	defer func() { u.public = public }()
+	if public.Addr().IsUnspecified() {
+		ip := cfg.Advertise
+		if !ip.IsValid() {
+			ip = hostAddr(public.Addr().Is4())
+		}
+		public = netip.AddrPortFrom(ip, public.Port())
+	}
+	if !u.cfg.MediaAddr.IsValid() || u.cfg.MediaAddr.IsUnspecified() {
+		u.cfg.MediaAddr = public.Addr()
 	}
 	domain := cfg.Domain
 	if domain == "" {
-		domain = u.addr.String()
+		domain = public.String()
 	}
 	aor, err := sip.ParseURI("sip:" + sip.EscapeUser(cfg.User) + "@" + domain)
 	if err != nil {
@@ -239,7 +265,7 @@ func New(cfg Config) (*UA, error) {
 		return nil, fmt.Errorf("ua: address of record: %w", err)
 	}
 	u.aor = sip.Address{Display: cfg.DisplayName, URI: aor}
-	c, err := sip.ParseURI("sip:" + sip.EscapeUser(cfg.User) + "@" + u.addr.String())
+	c, err := sip.ParseURI("sip:" + sip.EscapeUser(cfg.User) + "@" + public.String())
 	if err != nil {
 		u.Close()
 		return nil, err
@@ -286,12 +312,15 @@ func (u *UA) Close() error {
 	}
 	u.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*u.t1)
+	var wg sync.WaitGroup
 	for _, c := range calls {
-		if c.State() == dialog.Confirmed {
+		// BYE, CANCEL or 480, as the call's state asks; all at once.
+		wg.Go(func() {
 			c.Hangup(ctx)
-		}
-		c.end(nil)
+			c.end(nil)
+		})
 	}
+	wg.Wait()
 	cancel()
 	u.mu.Lock()
 	u.closed = true
@@ -340,7 +369,9 @@ func (u *UA) HandleInbound(in *transport.Inbound) {
 		return
 	}
 	if u.cfg.Trace != nil {
+		u.traceMu.Lock()
 		u.cfg.Trace(In, in.Msg, in.Remote)
+		u.traceMu.Unlock()
 	}
 	u.tl.HandleInbound(in)
 }
@@ -351,17 +382,30 @@ type traced struct {
 	u     *UA
 }
 
+// The trace lock is held across a send and its trace, and taken before an
+// inbound message is traced, so the trace shows a request before the
+// response that a fast peer sends back to it.
 func (t traced) SendRequest(req *sip.Request, dst transport.Target) error {
+	if t.u.cfg.Trace == nil {
+		return t.inner.SendRequest(req, dst)
+	}
+	t.u.traceMu.Lock()
+	defer t.u.traceMu.Unlock()
 	err := t.inner.SendRequest(req, dst)
-	if err == nil && t.u.cfg.Trace != nil {
+	if err == nil {
 		t.u.cfg.Trace(Out, req, dst.Addr)
 	}
 	return err
 }
 
 func (t traced) SendResponse(resp *sip.Response, src transport.Source) error {
+	if t.u.cfg.Trace == nil {
+		return t.inner.SendResponse(resp, src)
+	}
+	t.u.traceMu.Lock()
+	defer t.u.traceMu.Unlock()
 	err := t.inner.SendResponse(resp, src)
-	if err == nil && t.u.cfg.Trace != nil {
+	if err == nil {
 		t.u.cfg.Trace(Out, resp, src.Remote)
 	}
 	return err
@@ -457,11 +501,49 @@ func (u *UA) targetOf(req *sip.Request) (transport.Target, error) {
 	return u.target(req.URI)
 }
 
+// hostAddr returns the first address of an up, non-loopback interface of
+// the family asked for, else loopback.
+func hostAddr(v4 bool) netip.Addr {
+	ifs, _ := net.Interfaces()
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			p, err := netip.ParsePrefix(a.String())
+			if err != nil {
+				continue
+			}
+			ip := p.Addr()
+			if ip.Is4() == v4 && !ip.IsLinkLocalUnicast() {
+				return ip
+			}
+		}
+	}
+	if v4 {
+		return netip.MustParseAddr("127.0.0.1")
+	}
+	return netip.IPv6Loopback()
+}
+
+// dialogTarget is where a request in dialog d goes: to the Request-URI
+// when the route set starts with a strict router, whose URI the dialog
+// made the Request-URI (RFC 3261 §12.2.1.1, §8.1.2); else as targetOf.
+func (u *UA) dialogTarget(d *dialog.Dialog, req *sip.Request) (transport.Target, error) {
+	if d != nil {
+		if rs := d.RouteSet(); len(rs) > 0 && !rs[0].URI.Params.Has("lr") {
+			return u.target(req.URI)
+		}
+	}
+	return u.targetOf(req)
+}
+
 // newTag returns a random tag (RFC 3261 §19.3: at least 32 random bits).
 func newTag() string { return rand.Text()[:16] }
 
 // newCallID returns a globally unique Call-ID (RFC 3261 §8.1.1.4).
-func (u *UA) newCallID() string { return rand.Text() + "@" + u.addr.Addr().String() }
+func (u *UA) newCallID() string { return rand.Text() + "@" + u.public.Addr().String() }
 
 // NewRequest builds a request outside any dialog from our address of
 // record to the URI to (RFC 3261 §8.1.1): To without tag, From with a new

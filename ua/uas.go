@@ -48,9 +48,10 @@ func (k core) HandleStray(in *transport.Inbound) {
 					if c.ack != nil && c.ackSeq == cs.Seq {
 						ack = c.ack.Clone()
 					}
+					d := c.dlg
 					c.mu.Unlock()
 					if ack != nil {
-						u.sendAck(ack)
+						u.sendAck(d, ack)
 					}
 				}
 			}
@@ -282,14 +283,10 @@ func (ic *IncomingCall) response(code int, reason string) *sip.Response {
 	return r
 }
 
-// Ring sends 180 (Ringing).
+// Ring sends 180 (Ringing); reliably, waiting for the PRACK, when the
+// caller Requires 100rel (RFC 3262 §3).
 func (ic *IncomingCall) Ring() error {
-	ic.mu.Lock()
-	defer ic.mu.Unlock()
-	if ic.final {
-		return transaction.ErrFinal
-	}
-	return ic.tx.Respond(ic.response(sip.StatusRinging, ""))
+	return ic.Progress(context.Background(), sip.StatusRinging, false)
 }
 
 // supports100rel reports whether the caller supports or requires
@@ -391,7 +388,7 @@ func (ic *IncomingCall) Progress(ctx context.Context, code int, reliable bool) e
 				ic.tx.Respond(r.Clone())
 			}
 			interval *= 2
-			timer.Reset(interval)
+			timer.Reset(min(interval, 64*t1-time.Since(start)))
 		}
 	}
 }
@@ -459,7 +456,9 @@ func (ic *IncomingCall) Answer(ctx context.Context) (*Call, error) {
 			c.localOffer = body
 		}
 	}
-	c.confirmed = true
+	if err == nil {
+		c.confirmed = true
+	}
 	c.mu.Unlock()
 	if err != nil {
 		ic.mu.Unlock()
