@@ -112,6 +112,12 @@ type Config struct {
 	// dialog goes there, with a Route (loose routing, RFC 3261 §8.1.2).
 	Proxy string
 
+	// Resolver, when set, resolves host names by RFC 3263 (SRV, then
+	// A/AAAA; *dns.Resolver is one), so that sip:example.com reaches the
+	// servers its _sip._udp SRV records name. Without it a name is looked
+	// up by the system resolver (A/AAAA) at port 5060 or 5061.
+	Resolver Resolver
+
 	// Advertise is the IP address written in Contact (and SDP) when the
 	// listener is bound to 0.0.0.0 or ::, which no peer can send to; by
 	// default the first address of an interface that is up and not
@@ -447,13 +453,31 @@ func (u *UA) Calls() []*Call {
 	return out
 }
 
+// Resolver resolves a SIP URI into the targets to try, in order (RFC
+// 3263 §4); *dns.Resolver is one.
+type Resolver interface {
+	Resolve(ctx context.Context, u sip.URI) ([]transport.Target, error)
+}
+
 // target resolves where a request to uri goes (RFC 3263 reduced to what
 // a UA on a LAN needs): the maddr or host as an IP address, or a name
 // looked up in DNS, at the port of the URI or 5060 (5061 for sips), over
-// the transport parameter's transport, UDP by default.
+// the transport parameter's transport, UDP by default. With a Resolver a
+// name goes through RFC 3263 instead, and the first target is used.
 func (u *UA) target(uri sip.URI) (transport.Target, error) {
 	if !uri.IsSIP() {
 		return transport.Target{}, fmt.Errorf("%w: %s", ErrNoTarget, uri.String())
+	}
+	if _, err := netip.ParseAddr(strings.Trim(uri.Host, "[]")); err != nil && u.cfg.Resolver != nil {
+		if _, ok := uri.Params.Get("maddr"); !ok {
+			ctx, cancel := context.WithTimeout(u.ctx, 5*time.Second)
+			ts, err := u.cfg.Resolver.Resolve(ctx, uri)
+			cancel()
+			if err != nil || len(ts) == 0 {
+				return transport.Target{}, fmt.Errorf("%w: %s: %v", ErrNoTarget, uri.Host, err)
+			}
+			return ts[0], nil
+		}
 	}
 	tr := transport.UDP
 	if v, ok := uri.Params.Get("transport"); ok {

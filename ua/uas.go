@@ -408,22 +408,24 @@ func (c *Call) handlePrack(d *dialog.Dialog, tx *transaction.ServerTx, req *sip.
 	c.mu.Lock()
 	ic := c.ic
 	c.mu.Unlock()
-	matched := false
+	var acked chan struct{}
 	if ic != nil {
 		ic.mu.Lock()
 		if ic.prackWait != nil && rack.RSeq == ic.prackRSeq && rack.CSeq == ic.seq && rack.Method == sip.MethodInvite {
-			close(ic.prackWait)
+			acked = ic.prackWait
 			ic.prackWait = nil
-			matched = true
 		}
 		ic.mu.Unlock()
 	}
-	if !matched {
+	if acked == nil {
 		// §3: a PRACK that matches no unacknowledged reliable 1xx.
 		respond(tx, req, sip.StatusCallTransactionDoesNotExist, "", nil)
 		return
 	}
+	// The PRACK is answered before Ring returns, so that a final response
+	// the application sends next follows the PRACK's 200 on the wire.
 	respond(tx, req, sip.StatusOK, "", nil)
+	close(acked)
 }
 
 // Answer accepts the call with 200 (OK) carrying our SDP answer (or our

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sipd/sipd/dns"
 	"github.com/sipd/sipd/sip"
 	"github.com/sipd/sipd/transaction"
 	"github.com/sipd/sipd/transport"
@@ -167,6 +168,11 @@ func (e parseError) Unwrap() error { return e.err }
 // and the transport name for the Contact.
 func (c *clientFlags) uaConfig() (ua.Config, error) {
 	cfg := ua.Config{Network: c.transport, User: "sipd"}
+	// Host names go through RFC 3263 (SRV, then A/AAAA) with the system's
+	// DNS servers; without /etc/resolv.conf, the UA's own A/AAAA lookup.
+	if res, err := dns.New(dns.Config{}); err == nil {
+		cfg.Resolver = res
+	}
 	if c.from != "" {
 		a, err := c.fromAddress()
 		if err != nil {
