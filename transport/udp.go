@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync"
+	"time"
 )
 
 // udpSocket is one UDP listener. Its read loop is the only reader; writes
@@ -13,6 +15,10 @@ type udpSocket struct {
 	pc   *net.UDPConn
 	addr netip.AddrPort // bound address
 	host string         // Via sent-by host, "" when addr is unspecified
+
+	// routes caches, for a socket on an unspecified address, the
+	// sent-by host for a destination IP (see sentBy).
+	routes routeCache
 }
 
 func (l *Layer) listenUDP(ap netip.AddrPort) (netip.AddrPort, error) {
@@ -111,10 +117,15 @@ func (ls *listeners) udpSocketFor(dst netip.Addr) *udpSocket {
 // sentBy returns the Via sent-by host for a request from u to dst: u's
 // address, or for a socket on an unspecified address the local address
 // the kernel routes dst from (found with a connected UDP socket, which
-// sends nothing).
+// sends nothing). The latter costs a socket and four system calls, so it
+// is cached per destination IP for routeTTL.
 func (u *udpSocket) sentBy(dst netip.AddrPort) (string, error) {
 	if u.host != "" {
 		return u.host, nil
+	}
+	now := time.Now()
+	if h, ok := u.routes.get(dst.Addr(), now); ok {
+		return h, nil
 	}
 	c, err := net.DialUDP("udp"+family(dst.Addr()), nil, net.UDPAddrFromAddrPort(dst))
 	if err != nil {
@@ -122,7 +133,47 @@ func (u *udpSocket) sentBy(dst netip.AddrPort) (string, error) {
 	}
 	a := c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
 	c.Close()
-	return viaHost(a), nil
+	h := viaHost(a)
+	u.routes.put(dst.Addr(), h, now)
+	return h, nil
+}
+
+// routeTTL is how long a cached source address is used: an address or
+// route that changes is picked up within it.
+const (
+	routeTTL       = 10 * time.Second
+	routeCacheSize = 4096 // entries; a full cache starts over
+)
+
+// routeCache maps destination IPs to the sent-by host of the local address
+// the kernel sends to them from.
+type routeCache struct {
+	mu sync.Mutex
+	m  map[netip.Addr]route
+}
+
+type route struct {
+	host string
+	at   time.Time
+}
+
+func (c *routeCache) get(dst netip.Addr, now time.Time) (string, bool) {
+	c.mu.Lock()
+	r, ok := c.m[dst]
+	c.mu.Unlock()
+	if !ok || now.Sub(r.at) >= routeTTL {
+		return "", false
+	}
+	return r.host, true
+}
+
+func (c *routeCache) put(dst netip.Addr, host string, now time.Time) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= routeCacheSize {
+		c.m = make(map[netip.Addr]route)
+	}
+	c.m[dst] = route{host, now}
+	c.mu.Unlock()
 }
 
 // setUDPBuffers asks for the configured socket buffers. A burst of
