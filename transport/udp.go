@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,6 +16,9 @@ type udpSocket struct {
 	pc   *net.UDPConn
 	addr netip.AddrPort // bound address
 	host string         // Via sent-by host, "" when addr is unspecified
+
+	// stats are the read loop's counts, stored when it returns.
+	stats atomic.Pointer[batchStats]
 
 	// routes caches, for a socket on an unspecified address, the
 	// sent-by host for a destination IP (see sentBy).
@@ -42,16 +46,23 @@ func (l *Layer) listenUDP(ap netip.AddrPort) (netip.AddrPort, error) {
 	return bound, nil
 }
 
-// readLoop reads datagrams until the socket is closed. The buffer is
-// reused for every datagram: the parser copies what it keeps.
+// readLoop reads datagrams until the socket is closed, several with one
+// system call where it can (udpBatch). The buffers are reused for every
+// batch: the parser copies what it keeps. Datagrams are handled one after
+// the other, in the order they came.
 func (u *udpSocket) readLoop() {
 	l := u.l
 	defer l.wg.Done()
-	bp := l.bufs.getLarge()
-	defer l.bufs.putLarge(bp)
+	b, err := newUDPBatch(l, u.pc)
+	if err != nil {
+		l.log.Error("udp read loop", "addr", u.addr, "err", err)
+		return
+	}
+	defer b.release()
+	defer func() { u.stats.Store(&b.stats) }()
 	src := Source{Transport: UDP, Local: u.addr, via: u}
 	for {
-		n, remote, err := u.pc.ReadFromUDPAddrPort(bp[:])
+		k, err := b.read()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -61,18 +72,24 @@ func (u *udpSocket) readLoop() {
 			l.log.Debug("udp read", "addr", u.addr, "err", err)
 			continue
 		}
-		data := bp[:n]
-		if onlyCRLF(data) {
-			// A CRLF keep-alive (RFC 5626 §3.5.1 is for streams, but
-			// some clients send it over UDP too): nothing to answer.
-			continue
+		for i := range k {
+			data, remote, err := b.datagram(i)
+			if err != nil {
+				l.log.Debug("drop: "+err.Error(), "addr", u.addr)
+				continue
+			}
+			if onlyCRLF(data) {
+				// A CRLF keep-alive (RFC 5626 §3.5.1 is for streams, but
+				// some clients send it over UDP too): nothing to answer.
+				continue
+			}
+			if len(data) > l.cfg.MaxMessageSize {
+				l.log.Debug("drop: datagram too large", "remote", remote, "size", len(data))
+				continue
+			}
+			src.Remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+			l.receive(data, src, false)
 		}
-		if n > l.cfg.MaxMessageSize {
-			l.log.Debug("drop: datagram too large", "remote", remote, "size", n)
-			continue
-		}
-		src.Remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-		l.receive(data, src, false)
 	}
 }
 
