@@ -174,7 +174,7 @@ func (c *Config) validate() Errors {
 	case gc == -1 && c.Runtime.MemoryLimitMB == 0:
 		v.add("runtime.gc_percent", -1, "-1 (no collection) needs runtime.memory_limit_mb, or memory grows without bound")
 	case gc != -1 && gc < 10:
-		v.add("runtime.gc_percent", -1, "%d: want 10 or more (400 suits a busy server), or -1 with memory_limit_mb", gc)
+		v.add("runtime.gc_percent", -1, "%d: want 10 or more (100 is Go's default, 400 saves CPU for memory), or -1 with memory_limit_mb", gc)
 	}
 	if c.Runtime.MemoryLimitMB < 0 {
 		v.add("runtime.memory_limit_mb", -1, "%d: want 0 (no limit) or more", c.Runtime.MemoryLimitMB)
