@@ -99,3 +99,58 @@ func BenchmarkStampVia(b *testing.B) {
 		})
 	}
 }
+
+// TestSetSentByAllocs: rewriting the top Via's sent-by allocates the new
+// header value only, and writes what SetTopVia would.
+func TestSetSentByAllocs(t *testing.T) {
+	const via = "SIP/2.0/UDP 0.0.0.0;branch=z9hG4bK-524287-1---6e2a5b0dd9bfc8b5;rport"
+	req := newRequest(t, sip.MethodInvite, "c", via, nil)
+	want := newRequest(t, sip.MethodInvite, "c", via, nil)
+	for _, r := range []*sip.Request{req, want} { // a proxy's Via on top of the client's
+		r.Add("Via", "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1")
+	}
+	v, _ := want.TopVia()
+	v.Transport, v.Host, v.Port = TCP, "192.0.2.10", 5070
+	want.SetTopVia(v)
+	v, _ = req.TopVia()
+	setSentBy(req, &v, TCP, "192.0.2.10", 5070)
+	if got, w := req.String(), want.String(); got != w {
+		t.Errorf("got\n%s\nwant\n%s", got, w)
+	}
+	hosts := []string{"192.0.2.10", "192.0.2.11"}
+	i := 0
+	n := testing.AllocsPerRun(100, func() {
+		i++
+		setSentBy(req, &v, UDP, hosts[i%2], 5060)
+	})
+	if n > 1 {
+		t.Errorf("setSentBy: %v allocations, want 1", n)
+	}
+}
+
+// BenchmarkSendRequestSentBy: sending a request whose top Via the sender
+// left for the transport to fill in (as the proxy pushes it, RFC 3261
+// §16.6 step 8), so that each send rewrites sent-by.
+func BenchmarkSendRequestSentBy(b *testing.B) {
+	a := New(Config{}, nil)
+	defer a.Close()
+	if _, err := a.Listen("udp", "127.0.0.1:0"); err != nil {
+		b.Fatal(err)
+	}
+	sink := New(Config{}, nil)
+	defer sink.Close()
+	dst, err := sink.Listen("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const via = "SIP/2.0/UDP 0.0.0.0;branch=z9hG4bK-524287-1---6e2a5b0dd9bfc8b5"
+	req := newRequest(b, sip.MethodInvite, "bench", via, nil)
+	req.Add("Via", "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;received=10.0.0.1")
+	b.ReportAllocs()
+	for b.Loop() {
+		req.ReplaceFirst("Via", via)
+		if err := a.SendRequest(req, Target{Transport: UDP, Addr: dst}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
