@@ -97,6 +97,10 @@ default_expires = "30m"
 min_expires = 120        # seconds
 max_expires = "2h"
 max_contacts = 5
+
+[runtime]
+gc_percent = 200
+memory_limit_mb = 512
 `,
 		check: func(c *Config) error {
 			want := Config{
@@ -116,8 +120,9 @@ max_contacts = 5
 					MaxExpires:     Duration{2 * time.Hour},
 					MaxContacts:    5,
 				},
-				Store: Store{Synchronous: SyncNormal},
-				DNS:   DNS{Servers: []string{}, Timeout: Duration{2 * time.Second}},
+				Store:   Store{Synchronous: SyncNormal},
+				DNS:     DNS{Servers: []string{}, Timeout: Duration{2 * time.Second}},
+				Runtime: Runtime{GCPercent: 200, MemoryLimitMB: 512},
 			}
 			return equal(*c, want)
 		},
@@ -309,6 +314,27 @@ max_contacts = 5
 		name: "min above one hour",
 		text: "[registrar]\nmin_expires = \"2h\"\ndefault_expires = \"2h\"\n",
 		want: []string{"2:15: registrar.min_expires ~ 2h: want at most 1h"},
+	}, {
+		name: "gc_percent too small",
+		text: "[runtime]\ngc_percent = 5\n",
+		want: []string{"2:14: runtime.gc_percent ~ 5: want 10 or more"},
+	}, {
+		name: "gc off without a memory limit",
+		text: "[runtime]\ngc_percent = -1\n",
+		want: []string{"2:14: runtime.gc_percent ~ needs runtime.memory_limit_mb"},
+	}, {
+		name: "gc off with a memory limit",
+		text: "[runtime]\ngc_percent = -1\nmemory_limit_mb = 1024\n",
+		check: func(c *Config) error {
+			if c.Runtime != (Runtime{GCPercent: -1, MemoryLimitMB: 1024}) {
+				return fmt.Errorf("runtime = %+v", c.Runtime)
+			}
+			return nil
+		},
+	}, {
+		name: "negative memory_limit_mb",
+		text: "[runtime]\nmemory_limit_mb = -1\n",
+		want: []string{"2:19: runtime.memory_limit_mb ~ want 0 (no limit) or more"},
 	}, {
 		name: "negative max_contacts",
 		text: "[registrar]\nmax_contacts = -1\n",

@@ -170,6 +170,15 @@ func (c *Config) validate() Errors {
 	if c.DNS.Timeout.Duration <= 0 {
 		v.add("dns.timeout", -1, "%v: want more than 0s", c.DNS.Timeout)
 	}
+	switch gc := c.Runtime.GCPercent; {
+	case gc == -1 && c.Runtime.MemoryLimitMB == 0:
+		v.add("runtime.gc_percent", -1, "-1 (no collection) needs runtime.memory_limit_mb, or memory grows without bound")
+	case gc != -1 && gc < 10:
+		v.add("runtime.gc_percent", -1, "%d: want 10 or more (100 is Go's default, 400 saves CPU for memory), or -1 with memory_limit_mb", gc)
+	}
+	if c.Runtime.MemoryLimitMB < 0 {
+		v.add("runtime.memory_limit_mb", -1, "%d: want 0 (no limit) or more", c.Runtime.MemoryLimitMB)
+	}
 	return v.errs
 }
 

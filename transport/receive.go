@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/sipd/sipd/sip"
 )
@@ -62,22 +63,107 @@ func (l *Layer) receiveRequest(req *sip.Request, src Source) {
 // address other than the packet's source, add received=<source IP>.
 // RFC 3581 §4: when rport is present without a value, set it to the
 // source port, and add received even if it equals sent-by.
+//
+// The new Via is written in one pass into a buffer on the stack, each
+// parameter set in place as sip.Params.Set would (the first of that name,
+// or appended), so that stamping costs one allocation: the header's new
+// value.
 func stampVia(h *sip.Header, v sip.Via, remote netip.AddrPort) {
 	ip := remote.Addr()
-	changed := false
+	rport := false
 	if port, ok := v.RPort(); ok && port == 0 {
-		v.Params = v.Params.Set("rport", strconv.Itoa(int(remote.Port())))
-		changed = true
+		rport = true
 	}
-	if a, ok := hostAddr(v.Host); changed || !ok || a != ip {
-		// An IPv6 received value goes without brackets (RFC 3261 §20.42:
-		// received = IPv4address / IPv6address).
-		v.Params = v.Params.Set("received", ip.String())
-		changed = true
+	received := rport
+	if a, ok := hostAddr(v.Host); !ok || a != ip {
+		received = true
 	}
-	if changed {
-		h.SetTopVia(v)
+	if !received {
+		return
 	}
+	params := string(v.Params)
+	v.Params = ""
+	var buf [256]byte
+	b := v.AppendTo(buf[:0])
+	rs, re := -1, -1
+	if rport {
+		rs, re, _ = paramSpan(params, "rport")
+	}
+	ds, de, found := paramSpan(params, "received")
+	if !found {
+		ds, de = len(params), len(params)
+	}
+	// The two spans do not overlap; write them in order.
+	appendRport := func(b []byte) []byte {
+		b = append(b, ";rport="...)
+		return strconv.AppendUint(b, uint64(remote.Port()), 10)
+	}
+	appendReceived := func(b []byte) []byte {
+		// An IPv6 received value goes without brackets (RFC 3261
+		// §20.42: received = IPv4address / IPv6address).
+		b = append(b, ";received="...)
+		return ip.AppendTo(b)
+	}
+	switch {
+	case rs >= 0 && rs < ds:
+		b = append(b, params[:rs]...)
+		b = appendRport(b)
+		b = append(b, params[re:ds]...)
+		b = appendReceived(b)
+		b = append(b, params[de:]...)
+	case rs >= 0:
+		b = append(b, params[:ds]...)
+		b = appendReceived(b)
+		b = append(b, params[de:rs]...)
+		b = appendRport(b)
+		b = append(b, params[re:]...)
+	default:
+		b = append(b, params[:ds]...)
+		b = appendReceived(b)
+		b = append(b, params[de:]...)
+	}
+	h.ReplaceFirst("Via", string(b))
+}
+
+// paramSpan finds the first parameter called name (in any case) in p, a
+// parameter list that parsed: p[start:end] runs from its ';' to the ';' of
+// the next parameter, or the end, as sip.Params.Set replaces it. A ';'
+// inside a quoted-string does not count.
+func paramSpan(p, name string) (start, end int, ok bool) {
+	start = strings.IndexByte(p, ';')
+	for start >= 0 {
+		end = len(p)
+		nameEnd := -1
+	scan:
+		for i := start + 1; i < len(p); i++ {
+			switch p[i] {
+			case '"':
+				for i++; i < len(p) && p[i] != '"'; i++ {
+					if p[i] == '\\' {
+						i++
+					}
+				}
+			case '=':
+				if nameEnd < 0 {
+					nameEnd = i
+				}
+			case ';':
+				end = i
+				break scan
+			}
+		}
+		if nameEnd < 0 {
+			nameEnd = end
+		}
+		if strings.EqualFold(strings.Trim(p[start+1:nameEnd], " \t\r\n"), name) {
+			return start, end, true
+		}
+		if end == len(p) {
+			break
+		}
+		start = end
+	}
+	return 0, 0, false
 }
 
 // reject answers a request that parsed but failed validation, statelessly,

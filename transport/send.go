@@ -126,7 +126,11 @@ func setSentBy(req *sip.Request, v *sip.Via, transport, host string, port uint16
 		return
 	}
 	v.Transport, v.Host, v.Port = transport, host, int(port)
-	req.SetTopVia(*v)
+	// req.SetTopVia(*v), written through a buffer on the stack: one
+	// allocation, the header's new value, where Via.String makes two
+	// for a Via longer than 64 bytes.
+	var buf [256]byte
+	req.ReplaceFirst("Via", string(v.AppendTo(buf[:0])))
 }
 
 // transportName returns the transport constant for a name in any case

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // udpSocket is one UDP listener. Its read loop is the only reader; writes
@@ -13,6 +16,13 @@ type udpSocket struct {
 	pc   *net.UDPConn
 	addr netip.AddrPort // bound address
 	host string         // Via sent-by host, "" when addr is unspecified
+
+	// stats are the read loop's counts, stored when it returns.
+	stats atomic.Pointer[batchStats]
+
+	// routes caches, for a socket on an unspecified address, the
+	// sent-by host for a destination IP (see sentBy).
+	routes routeCache
 }
 
 func (l *Layer) listenUDP(ap netip.AddrPort) (netip.AddrPort, error) {
@@ -36,16 +46,23 @@ func (l *Layer) listenUDP(ap netip.AddrPort) (netip.AddrPort, error) {
 	return bound, nil
 }
 
-// readLoop reads datagrams until the socket is closed. The buffer is
-// reused for every datagram: the parser copies what it keeps.
+// readLoop reads datagrams until the socket is closed, several with one
+// system call where it can (udpBatch). The buffers are reused for every
+// batch: the parser copies what it keeps. Datagrams are handled one after
+// the other, in the order they came.
 func (u *udpSocket) readLoop() {
 	l := u.l
 	defer l.wg.Done()
-	bp := l.bufs.getLarge()
-	defer l.bufs.putLarge(bp)
+	b, err := newUDPBatch(l, u.pc)
+	if err != nil {
+		l.log.Error("udp read loop", "addr", u.addr, "err", err)
+		return
+	}
+	defer b.release()
+	defer func() { u.stats.Store(&b.stats) }()
 	src := Source{Transport: UDP, Local: u.addr, via: u}
 	for {
-		n, remote, err := u.pc.ReadFromUDPAddrPort(bp[:])
+		k, err := b.read()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -55,18 +72,24 @@ func (u *udpSocket) readLoop() {
 			l.log.Debug("udp read", "addr", u.addr, "err", err)
 			continue
 		}
-		data := bp[:n]
-		if onlyCRLF(data) {
-			// A CRLF keep-alive (RFC 5626 §3.5.1 is for streams, but
-			// some clients send it over UDP too): nothing to answer.
-			continue
+		for i := range k {
+			data, remote, err := b.datagram(i)
+			if err != nil {
+				l.log.Debug("drop: "+err.Error(), "addr", u.addr)
+				continue
+			}
+			if onlyCRLF(data) {
+				// A CRLF keep-alive (RFC 5626 §3.5.1 is for streams, but
+				// some clients send it over UDP too): nothing to answer.
+				continue
+			}
+			if len(data) > l.cfg.MaxMessageSize {
+				l.log.Debug("drop: datagram too large", "remote", remote, "size", len(data))
+				continue
+			}
+			src.Remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+			l.receive(data, src, false)
 		}
-		if n > l.cfg.MaxMessageSize {
-			l.log.Debug("drop: datagram too large", "remote", remote, "size", n)
-			continue
-		}
-		src.Remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-		l.receive(data, src, false)
 	}
 }
 
@@ -111,10 +134,15 @@ func (ls *listeners) udpSocketFor(dst netip.Addr) *udpSocket {
 // sentBy returns the Via sent-by host for a request from u to dst: u's
 // address, or for a socket on an unspecified address the local address
 // the kernel routes dst from (found with a connected UDP socket, which
-// sends nothing).
+// sends nothing). The latter costs a socket and four system calls, so it
+// is cached per destination IP for routeTTL.
 func (u *udpSocket) sentBy(dst netip.AddrPort) (string, error) {
 	if u.host != "" {
 		return u.host, nil
+	}
+	now := time.Now()
+	if h, ok := u.routes.get(dst.Addr(), now); ok {
+		return h, nil
 	}
 	c, err := net.DialUDP("udp"+family(dst.Addr()), nil, net.UDPAddrFromAddrPort(dst))
 	if err != nil {
@@ -122,7 +150,47 @@ func (u *udpSocket) sentBy(dst netip.AddrPort) (string, error) {
 	}
 	a := c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
 	c.Close()
-	return viaHost(a), nil
+	h := viaHost(a)
+	u.routes.put(dst.Addr(), h, now)
+	return h, nil
+}
+
+// routeTTL is how long a cached source address is used: an address or
+// route that changes is picked up within it.
+const (
+	routeTTL       = 10 * time.Second
+	routeCacheSize = 4096 // entries; a full cache starts over
+)
+
+// routeCache maps destination IPs to the sent-by host of the local address
+// the kernel sends to them from.
+type routeCache struct {
+	mu sync.Mutex
+	m  map[netip.Addr]route
+}
+
+type route struct {
+	host string
+	at   time.Time
+}
+
+func (c *routeCache) get(dst netip.Addr, now time.Time) (string, bool) {
+	c.mu.Lock()
+	r, ok := c.m[dst]
+	c.mu.Unlock()
+	if !ok || now.Sub(r.at) >= routeTTL {
+		return "", false
+	}
+	return r.host, true
+}
+
+func (c *routeCache) put(dst netip.Addr, host string, now time.Time) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= routeCacheSize {
+		c.m = make(map[netip.Addr]route)
+	}
+	c.m[dst] = route{host, now}
+	c.mu.Unlock()
 }
 
 // setUDPBuffers asks for the configured socket buffers. A burst of

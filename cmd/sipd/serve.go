@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -144,6 +145,21 @@ func splitListen(s string) (network, addr string) {
 	return strings.ToLower(network), addr
 }
 
+// setGC applies the [runtime] keys to the garbage collector, except those
+// whose environment variable (GOGC, GOMEMLIMIT) is set: the runtime has
+// read that already, and an operator's environment wins over the file.
+func setGC(rt config.Runtime, log *slog.Logger) {
+	gc, limit := os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT")
+	if gc == "" {
+		debug.SetGCPercent(rt.GCPercent)
+	}
+	if limit == "" && rt.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(rt.MemoryLimitMB) << 20)
+	}
+	log.Debug("garbage collector", "gc_percent", rt.GCPercent, "memory_limit_mb", rt.MemoryLimitMB,
+		"GOGC", gc, "GOMEMLIMIT", limit)
+}
+
 // serve runs until ctx ends. ready, if not nil, gets the bound addresses
 // once every listener is up (tests use it).
 func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func([]string)) error {
@@ -152,6 +168,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
+	setGC(cfg.Runtime, log)
 
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return err
