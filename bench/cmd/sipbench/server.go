@@ -186,6 +186,12 @@ auth = %q
 auth_algorithms = ["MD5"]
 log_level = "warn"
 `, h.port, data, mode, auth)
+		if r == roleStateless {
+			// As Kamailio's stateless.cfg forward()s every request to the
+			// UAS, a static route sends sipd's there, with no location
+			// lookup: the same work on both sides.
+			cfg += fmt.Sprintf("\n[[proxy.routes]]\ndomain = \"127.0.0.1\"\nnext = \"sip:127.0.0.1:%d\"\n", h.uasPort)
+		}
 		cfgPath := filepath.Join(dir, "sipd.toml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return nil, err
