@@ -8,8 +8,12 @@
 // Open loads every binding into an in-memory index. Lookup, List and Count
 // are served from that index alone. Expired bindings stay in the file and
 // in the index, invisible, until Expire deletes them from both, so closing
-// and reopening a Store changes nothing that its methods can observe. Users are read from the database, so a user added by `sipd user
-// add` in another process is seen at once.
+// and reopening a Store changes nothing that its methods can observe.
+//
+// Users found are kept in memory too; one not in memory is read from the
+// database, so a user added by `sipd user add` in another process is seen
+// at once, and a user changed or deleted by another process within 100 ms
+// (a trigger counts the changes to the users table; see Users).
 //
 // # Writes: group commit
 //

@@ -93,6 +93,13 @@ var migrations = [...]string{
 		ha1_sha256 TEXT NOT NULL,
 		PRIMARY KEY (realm, username)
 	) WITHOUT ROWID;`,
+	// 2: a count of the changes to users, which Users.Get reads to know
+	// when the users it keeps in memory may be out of date.
+	`CREATE TABLE users_version (n INTEGER NOT NULL);
+	INSERT INTO users_version (n) VALUES (0);
+	CREATE TRIGGER users_insert AFTER INSERT ON users BEGIN UPDATE users_version SET n = n + 1; END;
+	CREATE TRIGGER users_update AFTER UPDATE ON users BEGIN UPDATE users_version SET n = n + 1; END;
+	CREATE TRIGGER users_delete AFTER DELETE ON users BEGIN UPDATE users_version SET n = n + 1; END;`,
 }
 
 // Store is a SQLite database holding location bindings, with an in-memory

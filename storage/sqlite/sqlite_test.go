@@ -480,3 +480,90 @@ func TestCrash(t *testing.T) {
 	total, _, _ := s.Count(context.Background())
 	t.Logf("%d acknowledged, %d in the database after kill -9", len(acked), total)
 }
+
+// TestUsersOtherProcess: Users.Get keeps users in memory, yet a user added
+// by another process (here another Store on the same file, as `sipd user
+// add` opens one) is seen at once, and one changed or deleted there within
+// userCheckInterval; changes through the same Users are seen at once.
+func TestUsersOtherProcess(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t, Options{})
+	other, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	alice := auth.User{Username: "alice", Realm: "example.com", HA1MD5: "a1", HA1SHA256: "a2"}
+	if err := other.Users().Put(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Users().Get(ctx, "alice", "example.com"); err != nil || u != alice {
+		t.Fatalf("Get of a user added elsewhere = %+v, %v; want %+v", u, err, alice)
+	}
+	// Changed through s: at once.
+	alice.HA1MD5 = "b1"
+	if err := s.Users().Put(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Users().Get(ctx, "alice", "example.com"); err != nil || u != alice {
+		t.Fatalf("Get after Put = %+v, %v; want %+v", u, err, alice)
+	}
+	// Changed elsewhere: within the interval.
+	alice.HA1MD5 = "c1"
+	if err := other.Users().Put(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	waitUser := func(want auth.User, wantErr error) {
+		t.Helper()
+		deadline := time.Now().Add(userCheckInterval + 2*time.Second)
+		for {
+			u, err := s.Users().Get(ctx, "alice", "example.com")
+			if u == want && errors.Is(err, wantErr) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Get = %+v, %v; want %+v, %v", u, err, want, wantErr)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitUser(alice, nil)
+	if err := other.Users().Delete(ctx, "alice", "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	waitUser(auth.User{}, auth.ErrNoUser)
+	// Deleted through s: at once.
+	if err := s.Users().Put(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	waitUser(alice, nil)
+	if err := s.Users().Delete(ctx, "alice", "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Users().Get(ctx, "alice", "example.com"); !errors.Is(err, auth.ErrNoUser) {
+		t.Fatalf("Get after Delete: %v; want ErrNoUser", err)
+	}
+}
+
+// TestUsersCacheBound: the users kept in memory stay within maxCachedUsers.
+func TestUsersCacheBound(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t, Options{})
+	u := s.Users()
+	u.maxCached = 2
+	for i := range 3 {
+		usr := auth.User{Username: "u" + strconv.Itoa(i), Realm: "example.com", HA1MD5: "x", HA1SHA256: "y"}
+		if err := u.Put(ctx, usr); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := u.Get(ctx, usr.Username, usr.Realm); err != nil || got != usr {
+			t.Fatalf("Get = %+v, %v", got, err)
+		}
+	}
+	u.mu.Lock()
+	n := len(u.cache)
+	u.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d users in memory, want 2", n)
+	}
+}
