@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -246,8 +245,9 @@ func (s *Store) load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("bindings of %s: %w", aor, err)
 		}
-		slices.SortStableFunc(bs, cache.Compare)
-		s.bindings.Set(aor, bs)
+		// Prepare sorts them, and packs each binding's strings in one
+		// allocation where decoding made one per string.
+		s.bindings.Set(aor, cache.Prepare(aor, bs))
 	}
 	return rows.Err()
 }
