@@ -176,6 +176,9 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	if s.users, err = newUsers(ctx, s.db, &s.closed); err != nil {
 		return err
 	}
+	if err := s.users.load(ctx, s.db); err != nil {
+		return err
+	}
 	if err := s.load(ctx); err != nil {
 		return err
 	}

@@ -567,3 +567,47 @@ func TestUsersCacheBound(t *testing.T) {
 		t.Fatalf("%d users in memory, want 2", n)
 	}
 }
+
+// TestUsersInMemory: Open loads the users there are; a user put through
+// the Users stays in memory across the version check, since its change is
+// the only one; a change by another process empties the memory.
+func TestUsersInMemory(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t, Options{})
+	bob := auth.User{Username: "bob", Realm: "example.com", HA1MD5: "b1", HA1SHA256: "b2"}
+	if err := s.Users().Put(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	cached := func(u *Users, name string) bool {
+		u.mu.RLock()
+		defer u.mu.RUnlock()
+		_, ok := u.cache[userKey{"example.com", name}]
+		return ok
+	}
+	if !cached(s.Users(), "bob") {
+		t.Fatal("a user put is not in memory")
+	}
+	s.Users().checked.Store(0) // the next Get checks users_version
+	if u, err := s.Users().Get(ctx, "bob", "example.com"); err != nil || u != bob || !cached(s.Users(), "bob") {
+		t.Fatalf("Get = %+v, %v, in memory %v", u, err, cached(s.Users(), "bob"))
+	}
+	other, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if !cached(other.Users(), "bob") {
+		t.Fatal("Open did not load the users")
+	}
+	carol := auth.User{Username: "carol", Realm: "example.com", HA1MD5: "c1", HA1SHA256: "c2"}
+	if err := other.Users().Put(ctx, carol); err != nil {
+		t.Fatal(err)
+	}
+	s.Users().checked.Store(0)
+	if u, err := s.Users().Get(ctx, "carol", "example.com"); err != nil || u != carol {
+		t.Fatalf("Get = %+v, %v", u, err)
+	}
+	if cached(s.Users(), "bob") {
+		t.Error("another process's change did not empty the memory")
+	}
+}

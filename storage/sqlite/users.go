@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +15,7 @@ import (
 // Users keeps the users of a Store in its users table. It implements
 // auth.UserStore and is safe for concurrent use.
 //
-// Get keeps the users it found in memory, so that the digest check of a
+// Open loads the users, and Get keeps those it finds, in memory, so that the digest check of a
 // REGISTER does not query the database (a query through database/sql
 // costs about as much as the rest of the REGISTER). A user that is not in
 // memory is read from the database, so a user added by another process
@@ -119,23 +120,82 @@ func (u *Users) Get(ctx context.Context, username, realm string) (auth.User, err
 	usr = compactUser(username, realm, md5, sha256)
 	u.mu.Lock()
 	if u.gen == gen { // not emptied since the version was checked
-		if len(u.cache) >= u.maxCached {
-			for k := range u.cache { // drop one at random
-				delete(u.cache, k)
-				break
-			}
-		}
-		u.cache[userKey{usr.Realm, usr.Username}] = usr
+		u.keep(usr)
 	}
 	u.mu.Unlock()
 	return usr, nil
 }
 
+// keep adds usr to the cache, dropping another user when it is full;
+// u.mu must be held.
+func (u *Users) keep(usr auth.User) {
+	if len(u.cache) >= u.maxCached {
+		for k := range u.cache { // drop one at random
+			delete(u.cache, k)
+			break
+		}
+	}
+	u.cache[userKey{usr.Realm, usr.Username}] = usr
+}
+
+// load fills the cache from the users table, as many users as it keeps:
+// a server finds the users provisioned before it started in memory.
+func (u *Users) load(ctx context.Context, db *sql.DB) error {
+	var v int64
+	if err := u.version.QueryRowContext(ctx).Scan(&v); err != nil {
+		return err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT realm, username, ha1_md5, ha1_sha256 FROM users LIMIT ?`, u.maxCached)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for rows.Next() {
+		var realm, name, md5, sha256 string
+		if err := rows.Scan(&realm, &name, &md5, &sha256); err != nil {
+			return err
+		}
+		u.keep(compactUser(name, realm, md5, sha256))
+	}
+	// A change made since v was read is seen by the first check.
+	u.seen = v
+	u.checked.Store(max(int64(time.Since(epoch)), 1))
+	return rows.Err()
+}
+
+// changed updates the cache after a change of one user through u: usr is
+// the user's new value, nil when it was deleted. When users_version shows
+// that this change is the only one since the cache was last checked, the
+// cache stays valid and keeps usr; otherwise the next check empties it.
+func (u *Users) changed(ctx context.Context, username, realm string, usr *auth.User) {
+	var v int64
+	err := u.version.QueryRowContext(ctx).Scan(&v)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.cache, userKey{realm, username})
+	u.gen++ // a Get that read the old row must not store it
+	switch {
+	case err != nil:
+		u.checked.Store(0) // check at the next Get
+	case v == u.seen+1: // ours: the trigger counts one per row changed
+		u.seen = v
+		if usr != nil {
+			u.keep(compactUser(usr.Username, usr.Realm, usr.HA1MD5, usr.HA1SHA256))
+		}
+	}
+}
+
 // compactUser returns the user with its four strings in one allocation.
 func compactUser(username, realm, md5, sha256 string) auth.User {
-	b := make([]byte, 0, len(username)+len(realm)+len(md5)+len(sha256))
-	b = append(append(append(append(b, username...), realm...), md5...), sha256...)
-	s := string(b)
+	var b strings.Builder
+	b.Grow(len(username) + len(realm) + len(md5) + len(sha256))
+	b.WriteString(username)
+	b.WriteString(realm)
+	b.WriteString(md5)
+	b.WriteString(sha256)
+	s := b.String()
 	n1 := len(username)
 	n2 := n1 + len(realm)
 	n3 := n2 + len(md5)
@@ -172,22 +232,17 @@ func (u *Users) forget() {
 	u.gen++
 }
 
-// invalidate drops a user changed through u.
-func (u *Users) invalidate(username, realm string) {
-	u.mu.Lock()
-	delete(u.cache, userKey{realm, username})
-	u.gen++ // a Get that read the old row must not store it
-	u.mu.Unlock()
-}
-
 // Put adds or replaces a user.
 func (u *Users) Put(ctx context.Context, usr auth.User) error {
 	if err := u.check(ctx); err != nil {
 		return err
 	}
-	_, err := u.put.ExecContext(ctx, usr.Realm, usr.Username, usr.HA1MD5, usr.HA1SHA256)
-	u.invalidate(usr.Username, usr.Realm)
-	return err
+	if _, err := u.put.ExecContext(ctx, usr.Realm, usr.Username, usr.HA1MD5, usr.HA1SHA256); err != nil {
+		u.changed(ctx, usr.Username, usr.Realm, nil)
+		return err
+	}
+	u.changed(ctx, usr.Username, usr.Realm, &usr)
+	return nil
 }
 
 // Delete removes a user; deleting an unknown user returns auth.ErrNoUser.
@@ -196,7 +251,7 @@ func (u *Users) Delete(ctx context.Context, username, realm string) error {
 		return err
 	}
 	res, err := u.del.ExecContext(ctx, realm, username)
-	u.invalidate(username, realm)
+	u.changed(ctx, username, realm, nil)
 	if err != nil {
 		return err
 	}
