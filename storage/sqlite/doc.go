@@ -17,9 +17,11 @@
 //
 // # Writes: group commit
 //
-// Every Apply and Expire goes to one writer goroutine through a queue. The
-// writer takes what is queued, up to Options.MaxBatch requests, and runs
-// them in one transaction: each Apply's fn runs in queue order on the
+// Every Apply and Expire goes through a queue to one writer: the writer
+// goroutine, or the caller itself when it finds the queue empty and no
+// batch being committed (a lone REGISTER then costs no goroutine
+// hand-off). The writer takes what is queued, up to Options.MaxBatch
+// requests, and runs them in one transaction: each Apply's fn runs in queue order on the
 // current bindings of its AOR (including changes made earlier in the same
 // batch), and its new set is written with prepared statements. After the
 // single COMMIT the writer updates the in-memory index and only then

@@ -112,14 +112,19 @@ type Store struct {
 	users    *Users
 	maxBatch int
 
-	mu     sync.RWMutex // held for reading while sending on queue
-	closed atomic.Bool  // set under mu
-	queue  chan *request
-	exited chan struct{} // closed when the writer goroutine returns
+	mu      sync.Mutex  // guards pending
+	closed  atomic.Bool // set under mu
+	pending []*request  // Apply and Expire calls waiting for a commit
+	kick    chan struct{}
+	exited  chan struct{} // closed when the writer goroutine returns
 
 	commits atomic.Int64 // transactions committed by the writer
 
-	// The writer goroutine's own state.
+	// The committer's state, the writer goroutine's or a caller's that
+	// holds wmu (see submit).
+	wmu     sync.Mutex
+	stopped bool // the writer connection is closed
+	batch   []*request
 	stmts   writerStmts
 	overlay map[string][]location.Binding // this batch's changes
 	buf     []byte
@@ -149,7 +154,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		db:       db,
 		bindings: cache.New(0),
 		maxBatch: opts.MaxBatch,
-		queue:    make(chan *request, opts.MaxBatch),
+		kick:     make(chan struct{}, 1),
 		exited:   make(chan struct{}),
 		overlay:  make(map[string][]location.Binding),
 	}
@@ -270,8 +275,8 @@ func (s *Store) Close() error {
 		return ErrClosed
 	}
 	s.closed.Store(true)
-	close(s.queue)
 	s.mu.Unlock()
+	s.kickWriter() // it commits what is queued, then stops
 	<-s.exited
 	return s.closeDB()
 }
