@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -257,4 +258,39 @@ func BenchmarkRegister(b *testing.B) {
 		}
 		reportCPU(b, start)
 	})
+}
+
+// BenchmarkRegisterMemory reports the heap kept per registration, after
+// GC, once 20,000 users have registered through the transaction layer to
+// the sqlite store (no auth, as the harness's memory test): over TCP, the
+// binding alone; over UDP, with the server transactions the layer keeps
+// for Timer J (64*T1, RFC 3261 §17.2.2), as in the harness.
+func BenchmarkRegisterMemory(b *testing.B) {
+	for _, tp := range []string{"TCP", "UDP"} {
+		b.Run(tp, func(b *testing.B) {
+			var per float64
+			for b.Loop() {
+				rb := newRegBench(b, false)
+				rb.src.Transport = tp
+				const n = 20_000
+				before := heapInUse()
+				for i := range n {
+					if resp := rb.send(i, 1, nil); resp.StatusCode != sip.StatusOK {
+						b.Fatalf("REGISTER: %d", resp.StatusCode)
+					}
+				}
+				per = float64(heapInUse()-before) / n
+				runtime.KeepAlive(rb)
+			}
+			b.ReportMetric(per, "bytes/registration")
+		})
+	}
+}
+
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
