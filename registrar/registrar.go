@@ -318,6 +318,9 @@ var supportedTags = [...]string{"path"}
 // unsupported returns the option tags of Require that the registrar does
 // not support.
 func unsupported(req *sip.Request) []string {
+	if !req.Has("Require") {
+		return nil // the common case, without parsing the option tags
+	}
 	var bad []string
 	for _, tag := range req.OptionTags("Require") {
 		known := false
@@ -504,7 +507,8 @@ func (r *Registrar) ok(tx *transaction.ServerTx, req *sip.Request, bs []location
 		bs = slices.Clone(bs)
 		slices.SortStableFunc(bs, byQ)
 	}
-	var buf []byte
+	var arr [256]byte // most Contact values fit: no allocation but the string
+	buf := arr[:0]
 	for i := range bs {
 		if !bs[i].Expires.After(now) {
 			continue
