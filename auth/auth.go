@@ -233,10 +233,14 @@ func (a *Authenticator) Check(ctx context.Context, req *sip.Request, realm strin
 
 	var cred sip.Credentials
 	var alg algo
-	if req.Count(hname) == 1 {
+	switch req.Count(hname) {
+	case 0:
+		// A first request, to be challenged.
+		return res, nil
+	case 1:
 		// The common case, without the iterator's allocations.
 		cred, alg = a.consider(req.Get(hname), realm, &res)
-	} else {
+	default:
 		cred, alg, res = a.scan(req, hname, realm, res)
 	}
 	if alg == algNone {

@@ -95,3 +95,22 @@ func TestCheckAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckNoCredentialsAllocs holds Check of a request without
+// credentials, the first REGISTER of every registration, at zero
+// allocations.
+func TestCheckNoCredentialsAllocs(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("allocation counts differ under -cover and -race")
+	}
+	f := newFixture(t, Config{})
+	req := newRequest(t, sip.MethodRegister, testRURI)
+	allocs := testing.AllocsPerRun(100, func() {
+		if res, err := f.a.Check(t.Context(), req, testRealm, false); err != nil || res.OK || res.Reason != ReasonNoCredentials {
+			t.Fatalf("Check = %+v, %v", res, err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Check allocates %v times per run, want 0", allocs)
+	}
+}

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"container/heap"
 	"math"
 	"sync"
 )
@@ -47,13 +46,19 @@ const (
 	ncForgotten                // the nonce's history was dropped: have it renewed
 )
 
-// ncEntry is the state of one nonce.
+// ncEntry is the state of one nonce. Entries are held by value, in a map
+// and a heap free of pointers: no allocation per nonce, nothing for the
+// garbage collector to scan however many nonces are tracked.
 type ncEntry struct {
+	top   uint32 // highest nc accepted; 0 before the first
+	noQOP bool   // the nonce was used without qop
+	seen  uint64 // bit i: nc top-i was accepted
+}
+
+// ncItem is a nonce in the heap, ordered by issue time.
+type ncItem struct {
+	issued int64 // Unix nanoseconds
 	id     nonceID
-	issued int64  // Unix nanoseconds; heap order
-	top    uint32 // highest nc accepted; 0 before the first
-	seen   uint64 // bit i: nc top-i was accepted
-	noQOP  bool   // the nonce was used without qop
 }
 
 // ncTracker is the bounded record of nonce-counts. It is safe for
@@ -62,7 +67,7 @@ type ncTracker struct {
 	mu    sync.Mutex
 	max   int
 	ttl   int64 // nanoseconds
-	byID  map[nonceID]*ncEntry
+	byID  map[nonceID]ncEntry
 	order ncHeap
 	floor int64 // see the comment above; math.MinInt64 until an early drop
 }
@@ -71,7 +76,7 @@ func newNCTracker(max int, ttl int64) *ncTracker {
 	return &ncTracker{
 		max:   max,
 		ttl:   ttl,
-		byID:  make(map[nonceID]*ncEntry),
+		byID:  make(map[nonceID]ncEntry),
 		floor: math.MinInt64,
 	}
 }
@@ -87,18 +92,23 @@ func (t *ncTracker) use(id nonceID, issued int64, nc uint32, qop bool, now int64
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.expire(now)
-	e := t.byID[id]
-	if e == nil {
+	e, ok := t.byID[id]
+	if !ok {
 		if issued <= t.floor {
 			return ncForgotten
 		}
 		if len(t.order) >= t.max {
 			t.evict()
 		}
-		e = &ncEntry{id: id, issued: issued}
-		t.byID[id] = e
-		heap.Push(&t.order, e)
+		t.order.push(ncItem{issued: issued, id: id})
 	}
+	v := e.record(nc, qop)
+	t.byID[id] = e
+	return v
+}
+
+// record applies one use to e.
+func (e *ncEntry) record(nc uint32, qop bool) verdict {
 	if !qop {
 		if e.noQOP {
 			return ncReused
@@ -127,17 +137,17 @@ func (t *ncTracker) use(id nonceID, issued int64, nc uint32, qop bool, now int64
 // expire drops the entries whose nonces expired before now.
 func (t *ncTracker) expire(now int64) {
 	for len(t.order) > 0 && now-t.order[0].issued > t.ttl {
-		e := heap.Pop(&t.order).(*ncEntry)
-		delete(t.byID, e.id)
+		it := t.order.pop()
+		delete(t.byID, it.id)
 	}
 }
 
 // evict drops the entry of the nonce issued earliest, which is the next to
 // expire, and raises the floor to its issue time.
 func (t *ncTracker) evict() {
-	e := heap.Pop(&t.order).(*ncEntry)
-	delete(t.byID, e.id)
-	t.floor = max(t.floor, e.issued)
+	it := t.order.pop()
+	delete(t.byID, it.id)
+	t.floor = max(t.floor, it.issued)
 }
 
 // len is the number of nonces tracked.
@@ -147,19 +157,45 @@ func (t *ncTracker) len() int {
 	return len(t.order)
 }
 
-// ncHeap orders entries by issue time, earliest first (container/heap).
-type ncHeap []*ncEntry
+// ncHeap is a binary min-heap of nonces by issue time. It is written out
+// rather than used through container/heap, whose interface would box each
+// item pushed and popped.
+type ncHeap []ncItem
 
-func (h ncHeap) Len() int           { return len(h) }
-func (h ncHeap) Less(i, j int) bool { return h[i].issued < h[j].issued }
-func (h ncHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *ncHeap) Push(x any)        { *h = append(*h, x.(*ncEntry)) }
+func (h *ncHeap) push(it ncItem) {
+	*h = append(*h, it)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		p := (i - 1) / 2
+		if q[p].issued <= q[i].issued {
+			break
+		}
+		q[p], q[i] = q[i], q[p]
+		i = p
+	}
+}
 
-func (h *ncHeap) Pop() any {
-	old := *h
-	n := len(old) - 1
-	e := old[n]
-	old[n] = nil
-	*h = old[:n]
-	return e
+// pop removes and returns the earliest item; h must not be empty.
+func (h *ncHeap) pop() ncItem {
+	q := *h
+	top := q[0]
+	n := len(q) - 1
+	q[0] = q[n]
+	q = q[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && q[l].issued < q[m].issued {
+			m = l
+		}
+		if r < n && q[r].issued < q[m].issued {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	*h = q
+	return top
 }

@@ -318,6 +318,9 @@ var supportedTags = [...]string{"path"}
 // unsupported returns the option tags of Require that the registrar does
 // not support.
 func unsupported(req *sip.Request) []string {
+	if !req.Has("Require") {
+		return nil // the common case, without parsing the option tags
+	}
 	var bad []string
 	for _, tag := range req.OptionTags("Require") {
 		known := false
@@ -425,10 +428,12 @@ func merge(cur []location.Binding, ups []update, star bool, t *location.Binding,
 		touched bool // written by this request
 		removed bool
 	}
-	st := make([]state, len(next), cap(next))
+	// Most AORs have a binding or two: keep their state on the stack.
+	var stBuf [4]state
+	st := stBuf[:0]
 	for i := range next {
 		u, err := sip.ParseURI(next[i].Contact)
-		st[i] = state{uri: u, parsed: err == nil}
+		st = append(st, state{uri: u, parsed: err == nil})
 	}
 	for _, u := range ups {
 		i := -1
@@ -496,9 +501,14 @@ func (r *Registrar) ok(tx *transaction.ServerTx, req *sip.Request, bs []location
 	// §10.3: "Registrars MUST NOT include a Record-Route header field in
 	// any response to a REGISTER request"; NewResponse copies it to 2xx.
 	resp.Del("Record-Route")
-	bs = slices.Clone(bs)
-	slices.SortStableFunc(bs, func(a, b location.Binding) int { return b.Q - a.Q })
-	var buf []byte
+	// Stores return the highest q first; sort only a set that is not.
+	byQ := func(a, b location.Binding) int { return b.Q - a.Q }
+	if !slices.IsSortedFunc(bs, byQ) {
+		bs = slices.Clone(bs)
+		slices.SortStableFunc(bs, byQ)
+	}
+	var arr [256]byte // most Contact values fit: no allocation but the string
+	buf := arr[:0]
 	for i := range bs {
 		if !bs[i].Expires.After(now) {
 			continue

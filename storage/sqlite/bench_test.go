@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipd/sipd/auth"
 	"github.com/sipd/sipd/location"
 
 	"github.com/sipd/sipd/storage/storagetest"
@@ -46,4 +47,21 @@ func BenchmarkApplySerial(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "applies/s")
+}
+
+// BenchmarkUsersGet is the user lookup of every digest check: the same
+// user, as a UA that refreshes its registration asks for it.
+func BenchmarkUsersGet(b *testing.B) {
+	s, _ := openTemp(b, Options{})
+	ctx := context.Background()
+	alice := auth.NewUser("alice", "example.com", "secret")
+	if err := s.Users().Put(ctx, alice); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if u, err := s.Users().Get(ctx, "alice", "example.com"); err != nil || u != alice {
+			b.Fatalf("Get = %+v, %v", u, err)
+		}
+	}
 }

@@ -8,14 +8,20 @@
 // Open loads every binding into an in-memory index. Lookup, List and Count
 // are served from that index alone. Expired bindings stay in the file and
 // in the index, invisible, until Expire deletes them from both, so closing
-// and reopening a Store changes nothing that its methods can observe. Users are read from the database, so a user added by `sipd user
-// add` in another process is seen at once.
+// and reopening a Store changes nothing that its methods can observe.
+//
+// Users found are kept in memory too; one not in memory is read from the
+// database, so a user added by `sipd user add` in another process is seen
+// at once, and a user changed or deleted by another process within 100 ms
+// (a trigger counts the changes to the users table; see Users).
 //
 // # Writes: group commit
 //
-// Every Apply and Expire goes to one writer goroutine through a queue. The
-// writer takes what is queued, up to Options.MaxBatch requests, and runs
-// them in one transaction: each Apply's fn runs in queue order on the
+// Every Apply and Expire goes through a queue to one writer: the writer
+// goroutine, or the caller itself when it finds the queue empty and no
+// batch being committed (a lone REGISTER then costs no goroutine
+// hand-off). The writer takes what is queued, up to Options.MaxBatch
+// requests, and runs them in one transaction: each Apply's fn runs in queue order on the
 // current bindings of its AOR (including changes made earlier in the same
 // batch), and its new set is written with prepared statements. After the
 // single COMMIT the writer updates the in-memory index and only then

@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,6 +92,13 @@ var migrations = [...]string{
 		ha1_sha256 TEXT NOT NULL,
 		PRIMARY KEY (realm, username)
 	) WITHOUT ROWID;`,
+	// 2: a count of the changes to users, which Users.Get reads to know
+	// when the users it keeps in memory may be out of date.
+	`CREATE TABLE users_version (n INTEGER NOT NULL);
+	INSERT INTO users_version (n) VALUES (0);
+	CREATE TRIGGER users_insert AFTER INSERT ON users BEGIN UPDATE users_version SET n = n + 1; END;
+	CREATE TRIGGER users_update AFTER UPDATE ON users BEGIN UPDATE users_version SET n = n + 1; END;
+	CREATE TRIGGER users_delete AFTER DELETE ON users BEGIN UPDATE users_version SET n = n + 1; END;`,
 }
 
 // Store is a SQLite database holding location bindings, with an in-memory
@@ -106,14 +112,19 @@ type Store struct {
 	users    *Users
 	maxBatch int
 
-	mu     sync.RWMutex // held for reading while sending on queue
-	closed atomic.Bool  // set under mu
-	queue  chan *request
-	exited chan struct{} // closed when the writer goroutine returns
+	mu      sync.Mutex  // guards pending
+	closed  atomic.Bool // set under mu
+	pending []*request  // Apply and Expire calls waiting for a commit
+	kick    chan struct{}
+	exited  chan struct{} // closed when the writer goroutine returns
 
 	commits atomic.Int64 // transactions committed by the writer
 
-	// The writer goroutine's own state.
+	// The committer's state, the writer goroutine's or a caller's that
+	// holds wmu (see submit).
+	wmu     sync.Mutex
+	stopped bool // the writer connection is closed
+	batch   []*request
 	stmts   writerStmts
 	overlay map[string][]location.Binding // this batch's changes
 	buf     []byte
@@ -143,7 +154,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		db:       db,
 		bindings: cache.New(0),
 		maxBatch: opts.MaxBatch,
-		queue:    make(chan *request, opts.MaxBatch),
+		kick:     make(chan struct{}, 1),
 		exited:   make(chan struct{}),
 		overlay:  make(map[string][]location.Binding),
 	}
@@ -168,6 +179,9 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	}
 	var err error
 	if s.users, err = newUsers(ctx, s.db, &s.closed); err != nil {
+		return err
+	}
+	if err := s.users.load(ctx, s.db); err != nil {
 		return err
 	}
 	if err := s.load(ctx); err != nil {
@@ -239,8 +253,9 @@ func (s *Store) load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("bindings of %s: %w", aor, err)
 		}
-		slices.SortStableFunc(bs, cache.Compare)
-		s.bindings.Set(aor, bs)
+		// Prepare sorts them, and packs each binding's strings in one
+		// allocation where decoding made one per string.
+		s.bindings.Set(aor, cache.Prepare(aor, bs))
 	}
 	return rows.Err()
 }
@@ -260,8 +275,8 @@ func (s *Store) Close() error {
 		return ErrClosed
 	}
 	s.closed.Store(true)
-	close(s.queue)
 	s.mu.Unlock()
+	s.kickWriter() // it commits what is queued, then stops
 	<-s.exited
 	return s.closeDB()
 }

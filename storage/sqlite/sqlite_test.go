@@ -299,21 +299,25 @@ func TestGroupCommit(t *testing.T) {
 			})
 		})
 	}
-	// Wait until the queue is full (MaxBatch requests; the others block in
-	// submit): those go in one transaction once the gate opens.
-	for deadline := time.Now().Add(10 * time.Second); len(s.queue) < cap(s.queue); {
+	// Wait until all are queued: they go in batches of MaxBatch once the
+	// gate opens.
+	queued := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.pending)
+	}
+	for deadline := time.Now().Add(10 * time.Second); queued() < 20; {
 		if time.Now().After(deadline) {
-			t.Fatalf("queue holds %d requests; want %d", len(s.queue), cap(s.queue))
+			t.Fatalf("%d requests queued; want 20", queued())
 		}
 		time.Sleep(time.Millisecond)
 	}
 	before := s.commits.Load()
 	close(release)
 	wg.Wait()
-	// The gate's transaction, one for the 8 queued, at most one each for
-	// the other 12.
-	if c := s.commits.Load() - before; c > 1+1+12 {
-		t.Errorf("21 Applies took %d transactions; want at most 14", c)
+	// The gate's transaction, then 8, 8 and 4.
+	if c := s.commits.Load() - before; c > 1+3 {
+		t.Errorf("21 Applies took %d transactions; want at most 4", c)
 	}
 	for i, err := range results {
 		switch i {
@@ -479,4 +483,135 @@ func TestCrash(t *testing.T) {
 	}
 	total, _, _ := s.Count(context.Background())
 	t.Logf("%d acknowledged, %d in the database after kill -9", len(acked), total)
+}
+
+// TestUsersOtherProcess: Users.Get keeps users in memory, yet a user added
+// by another process (here another Store on the same file, as `sipd user
+// add` opens one) is seen at once, and one changed or deleted there within
+// userCheckInterval; changes through the same Users are seen at once.
+func TestUsersOtherProcess(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t, Options{})
+	other, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	alice := auth.User{Username: "alice", Realm: "example.com", HA1MD5: "a1", HA1SHA256: "a2"}
+	if err := other.Users().Put(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Users().Get(ctx, "alice", "example.com"); err != nil || u != alice {
+		t.Fatalf("Get of a user added elsewhere = %+v, %v; want %+v", u, err, alice)
+	}
+	// Changed through s: at once.
+	alice.HA1MD5 = "b1"
+	if err := s.Users().Put(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Users().Get(ctx, "alice", "example.com"); err != nil || u != alice {
+		t.Fatalf("Get after Put = %+v, %v; want %+v", u, err, alice)
+	}
+	// Changed elsewhere: within the interval.
+	alice.HA1MD5 = "c1"
+	if err := other.Users().Put(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	waitUser := func(want auth.User, wantErr error) {
+		t.Helper()
+		deadline := time.Now().Add(userCheckInterval + 2*time.Second)
+		for {
+			u, err := s.Users().Get(ctx, "alice", "example.com")
+			if u == want && errors.Is(err, wantErr) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Get = %+v, %v; want %+v, %v", u, err, want, wantErr)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitUser(alice, nil)
+	if err := other.Users().Delete(ctx, "alice", "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	waitUser(auth.User{}, auth.ErrNoUser)
+	// Deleted through s: at once.
+	if err := s.Users().Put(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	waitUser(alice, nil)
+	if err := s.Users().Delete(ctx, "alice", "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Users().Get(ctx, "alice", "example.com"); !errors.Is(err, auth.ErrNoUser) {
+		t.Fatalf("Get after Delete: %v; want ErrNoUser", err)
+	}
+}
+
+// TestUsersCacheBound: the users kept in memory stay within maxCachedUsers.
+func TestUsersCacheBound(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t, Options{})
+	u := s.Users()
+	u.maxCached = 2
+	for i := range 3 {
+		usr := auth.User{Username: "u" + strconv.Itoa(i), Realm: "example.com", HA1MD5: "x", HA1SHA256: "y"}
+		if err := u.Put(ctx, usr); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := u.Get(ctx, usr.Username, usr.Realm); err != nil || got != usr {
+			t.Fatalf("Get = %+v, %v", got, err)
+		}
+	}
+	u.mu.Lock()
+	n := len(u.cache)
+	u.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d users in memory, want 2", n)
+	}
+}
+
+// TestUsersInMemory: Open loads the users there are; a user put through
+// the Users stays in memory across the version check, since its change is
+// the only one; a change by another process empties the memory.
+func TestUsersInMemory(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t, Options{})
+	bob := auth.User{Username: "bob", Realm: "example.com", HA1MD5: "b1", HA1SHA256: "b2"}
+	if err := s.Users().Put(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	cached := func(u *Users, name string) bool {
+		u.mu.RLock()
+		defer u.mu.RUnlock()
+		_, ok := u.cache[userKey{"example.com", name}]
+		return ok
+	}
+	if !cached(s.Users(), "bob") {
+		t.Fatal("a user put is not in memory")
+	}
+	s.Users().checked.Store(0) // the next Get checks users_version
+	if u, err := s.Users().Get(ctx, "bob", "example.com"); err != nil || u != bob || !cached(s.Users(), "bob") {
+		t.Fatalf("Get = %+v, %v, in memory %v", u, err, cached(s.Users(), "bob"))
+	}
+	other, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if !cached(other.Users(), "bob") {
+		t.Fatal("Open did not load the users")
+	}
+	carol := auth.User{Username: "carol", Realm: "example.com", HA1MD5: "c1", HA1SHA256: "c2"}
+	if err := other.Users().Put(ctx, carol); err != nil {
+		t.Fatal(err)
+	}
+	s.Users().checked.Store(0)
+	if u, err := s.Users().Get(ctx, "carol", "example.com"); err != nil || u != carol {
+		t.Fatalf("Get = %+v, %v", u, err)
+	}
+	if cached(s.Users(), "bob") {
+		t.Error("another process's change did not empty the memory")
+	}
 }

@@ -268,6 +268,11 @@ func Compare(a, b location.Binding) int {
 // Prepare turns the set an Apply fn returned into the form the index
 // stores: a deep copy, each binding's AOR set to aor, monotonic clock
 // readings stripped, in Lookup order.
+//
+// The copy is compact: each binding's strings are copied into one
+// allocation of their own (the registrar's Call-ID and User-Agent are
+// views of the whole REGISTER it parsed, which the index must not keep
+// alive), and the transport names are shared constants.
 func Prepare(aor string, next []location.Binding) []location.Binding {
 	if len(next) == 0 {
 		return nil
@@ -276,13 +281,69 @@ func Prepare(aor string, next []location.Binding) []location.Binding {
 	for i := range next {
 		b := next[i]
 		b.AOR = aor
-		b.Path = clonePath(b.Path)
+		compact(&b)
 		b.Expires = b.Expires.Round(0)
 		b.Updated = b.Updated.Round(0)
 		out[i] = b
 	}
 	slices.SortStableFunc(out, Compare)
 	return out
+}
+
+// compact gives b's strings and Path one backing allocation.
+func compact(b *location.Binding) {
+	n := len(b.Contact) + len(b.Params) + len(b.CallID) + len(b.UserAgent)
+	for _, p := range b.Path {
+		n += len(p)
+	}
+	var path []string
+	if len(b.Path) > 0 {
+		path = make([]string, len(b.Path))
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	sb.WriteString(b.Contact)
+	sb.WriteString(b.Params)
+	sb.WriteString(b.CallID)
+	sb.WriteString(b.UserAgent)
+	for _, p := range b.Path {
+		sb.WriteString(p)
+	}
+	s := sb.String()
+	take := func(l int) string {
+		v := s[:l]
+		s = s[l:]
+		return v
+	}
+	b.Contact = take(len(b.Contact))
+	b.Params = take(len(b.Params))
+	b.CallID = take(len(b.CallID))
+	b.UserAgent = take(len(b.UserAgent))
+	for i, p := range b.Path {
+		path[i] = take(len(p))
+	}
+	b.Path = path
+	b.Transport = Transport(b.Transport)
+}
+
+// Transport returns the shared constant equal to t when there is one, so
+// that bindings do not each keep a copy of "UDP".
+func Transport(t string) string {
+	switch t {
+	case "UDP":
+		return "UDP"
+	case "TCP":
+		return "TCP"
+	case "TLS":
+		return "TLS"
+	case "WS":
+		return "WS"
+	case "WSS":
+		return "WSS"
+	case "SCTP":
+		return "SCTP"
+	}
+	return strings.Clone(t)
 }
 
 // Clone returns a deep copy of bs (nil when bs is empty).

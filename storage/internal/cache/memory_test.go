@@ -1,0 +1,145 @@
+package cache
+
+import (
+	"net/netip"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/sipd/sipd/location"
+)
+
+// message stands for the REGISTER a binding was written from: the sip
+// parser's strings are views of one copy of the datagram, as are the
+// Call-ID and User-Agent the registrar puts in a binding.
+func message(i int) string {
+	n := strconv.Itoa(i)
+	return "REGISTER sip:example.com SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK-" + n + ";rport\r\n" +
+		"Max-Forwards: 70\r\nFrom: <sip:user" + n + "@example.com>;tag=" + n + "\r\n" +
+		"To: <sip:user" + n + "@example.com>\r\nCall-ID: " + n + "-reg@192.0.2.10\r\n" +
+		"CSeq: 1 REGISTER\r\nContact: <sip:user" + n + "@192.0.2.10:5062>\r\n" +
+		"Expires: 3600\r\nUser-Agent: SIPp/Linux\r\nContent-Length: 0\r\n\r\n"
+}
+
+// registered returns the binding the registrar writes for message m of
+// user i: the Call-ID and User-Agent are views of m, the rest built.
+func registered(i int, m string, now time.Time) location.Binding {
+	view := func(prefix string) string {
+		k := indexOf(m, prefix) + len(prefix)
+		e := k + indexOf(m[k:], "\r\n")
+		return m[k:e]
+	}
+	n := strconv.Itoa(i)
+	return location.Binding{
+		AOR:       "sip:user" + n + "@example.com",
+		Contact:   "sip:user" + n + "@192.0.2.10:5062",
+		Q:         1000,
+		Expires:   now.Add(time.Hour),
+		CallID:    view("Call-ID: "),
+		CSeq:      1,
+		Transport: "UDP",
+		Source:    netip.MustParseAddrPort("192.0.2.10:5062"),
+		Local:     netip.MustParseAddrPort("192.0.2.1:5060"),
+		UserAgent: view("User-Agent: "),
+		Updated:   now,
+	}
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func heapAlloc() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// bytesPerBinding stores n registrations, one binding per AOR, as the
+// sqlite store does (Prepare, then Set), and returns the heap they keep
+// per binding: the index's share of the memory per registration.
+func bytesPerBinding(n int) float64 {
+	now := time.Now()
+	before := heapAlloc()
+	c := New(0)
+	for i := range n {
+		m := message(i)
+		b := registered(i, m, now)
+		c.Set(b.AOR, Prepare(b.AOR, []location.Binding{b}))
+	}
+	after := heapAlloc()
+	runtime.KeepAlive(c)
+	return float64(after-before) / float64(n)
+}
+
+// BenchmarkBindingMemory reports the heap the index keeps per binding
+// with 100,000 AORs of one binding each (bytes/binding).
+func BenchmarkBindingMemory(b *testing.B) {
+	var per float64
+	for b.Loop() {
+		per = bytesPerBinding(100_000)
+	}
+	b.ReportMetric(per, "bytes/binding")
+	b.ReportMetric(float64(unsafe.Sizeof(location.Binding{})), "struct-bytes")
+}
+
+// TestBindingMemory keeps the index's memory per binding under 1 KB, the
+// order of Kamailio's per contact.
+func TestBindingMemory(t *testing.T) {
+	if per := bytesPerBinding(20_000); per > 1024 {
+		t.Errorf("%.0f bytes per binding, want at most 1024", per)
+	}
+}
+
+// TestPrepareCompact: Prepare copies the strings of a binding, so the
+// index does not keep the REGISTER they were views of, into one
+// allocation, and changes no value.
+func TestPrepareCompact(t *testing.T) {
+	now := time.Now()
+	m := message(7)
+	b := registered(7, m, now)
+	b.Params = ";+sip.instance=\"<urn:uuid:1>\""
+	b.Path = []string{"<sip:p1.example.net;lr>", "<sip:p2.example.net;lr>"}
+	b.Transport = string([]byte("UDP"))
+	got := Prepare("sip:user7@example.com", []location.Binding{b})
+	if len(got) != 1 {
+		t.Fatalf("Prepare returned %d bindings", len(got))
+	}
+	g := got[0]
+	if g.Contact != b.Contact || g.Params != b.Params || g.CallID != b.CallID || g.UserAgent != b.UserAgent ||
+		len(g.Path) != 2 || g.Path[0] != b.Path[0] || g.Path[1] != b.Path[1] || g.Transport != "UDP" ||
+		g.AOR != "sip:user7@example.com" || !g.Expires.Equal(b.Expires) || g.Source != b.Source {
+		t.Fatalf("Prepare changed the binding:\n%+v\nwant\n%+v", g, b)
+	}
+	in := func(s, buf string) bool {
+		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(buf)))
+		return p >= lo && p < lo+uintptr(len(buf))
+	}
+	if in(g.CallID, m) || in(g.UserAgent, m) {
+		t.Error("the stored binding keeps the message alive")
+	}
+	if unsafe.StringData(g.Transport) != unsafe.StringData("UDP") {
+		t.Error("transport not shared")
+	}
+	// One backing string: each string follows the previous one.
+	parts := []string{g.Contact, g.Params, g.CallID, g.UserAgent, g.Path[0], g.Path[1]}
+	for i := 1; i < len(parts); i++ {
+		prev := parts[i-1]
+		if unsafe.Add(unsafe.Pointer(unsafe.StringData(prev)), len(prev)) != unsafe.Pointer(unsafe.StringData(parts[i])) {
+			t.Errorf("string %d not packed after string %d", i, i-1)
+		}
+	}
+	if &g.Path[0] == &b.Path[0] {
+		t.Error("Path shared with the input")
+	}
+}
