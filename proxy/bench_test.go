@@ -172,7 +172,10 @@ func (c benchCore) HandleStray(in *transport.Inbound) { c.px.HandleStray(in) }
 func newBenchStateful(tb testing.TB) (*transaction.Layer, *benchSender) {
 	tb.Helper()
 	tp := &benchSender{}
-	tl := transaction.New(tp, transaction.Config{})
+	// T1 long enough that no INVITE is retransmitted while the benchmark
+	// runs: a callee's 100 (Trying) would stop them in a real call, and
+	// the sender counts each send.
+	tl := transaction.New(tp, transaction.Config{T1: time.Hour, T2: 8 * time.Hour})
 	px, err := New(Config{Domains: []string{"example.com"}}, tl, tp, benchStore(tb), nil)
 	if err != nil {
 		tb.Fatal(err)
