@@ -317,31 +317,44 @@ func (h *Header) Lines(name string) iter.Seq[string] {
 // '<') is yielded whole.
 func (h *Header) Values(name string) iter.Seq[string] {
 	k := kindOf(name)
+	return func(yield func(string) bool) { h.forValues(k, name, yield) }
+}
+
+// EachValue calls fn with every value of the field called name, as Values
+// yields them, until fn returns false. Unlike a range over Values it
+// allocates nothing: fn does not escape, so neither does what it captures.
+// Proxies use it on their per-request path.
+func (h *Header) EachValue(name string, fn func(v string) bool) {
+	h.forValues(kindOf(name), name, fn)
+}
+
+// forValues is Values as a plain loop. It reports whether fn took every
+// value.
+func (h *Header) forValues(k hkind, name string, fn func(string) bool) bool {
 	list := hinfos[k].list
-	return func(yield func(string) bool) {
-		for i := range h.fields {
-			if !h.fields[i].is(k, name) {
-				continue
+	for i := range h.fields {
+		if !h.fields[i].is(k, name) {
+			continue
+		}
+		v := h.fields[i].Value
+		if !list {
+			if !fn(v) {
+				return false
 			}
-			v := h.fields[i].Value
-			if !list {
-				if !yield(v) {
-					return
-				}
-				continue
+			continue
+		}
+		for {
+			e, rest, more, ok := splitValue(v)
+			if !fn(e) || !ok {
+				return false
 			}
-			for {
-				e, rest, more, ok := splitValue(v)
-				if !yield(e) || !ok {
-					return
-				}
-				if !more {
-					break
-				}
-				v = rest
+			if !more {
+				break
 			}
+			v = rest
 		}
 	}
+	return true
 }
 
 func (h *Header) remove(i int) {

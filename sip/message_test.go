@@ -467,3 +467,51 @@ func TestKindOf(t *testing.T) {
 		}
 	}
 }
+
+// TestEachValue: EachValue yields what Values yields, stops when told,
+// and allocates nothing; the typed list getters built on it allocate
+// nothing when the field is absent and one slice when it is present.
+func TestEachValue(t *testing.T) {
+	r := mustRequest(t, strings.Replace(sampleInvite, "Max-Forwards: 70\r\n",
+		"Max-Forwards: 70\r\nRoute: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\nRoute: <sip:p3.example.com;lr>\r\n", 1))
+	for _, name := range []string{"Route", "Allow", "Via", "Call-ID", "Proxy-Require"} {
+		var want, got []string
+		for v := range r.Values(name) {
+			want = append(want, v)
+		}
+		r.EachValue(name, func(v string) bool { got = append(got, v); return true })
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("EachValue(%s) = %q, Values gives %q", name, got, want)
+		}
+	}
+	n := 0
+	r.EachValue("Route", func(string) bool { n++; return n < 2 })
+	eq(t, "EachValue stops", n, 2)
+	if a := testing.AllocsPerRun(100, func() {
+		n = 0
+		r.EachValue("Allow", func(string) bool { n++; return true })
+	}); a != 0 {
+		t.Errorf("EachValue allocates %v times", a)
+	}
+	eq(t, "Allow values", n, 11)
+	if a := testing.AllocsPerRun(100, func() {
+		if rr, err := r.RecordRoutes(); err != nil || rr != nil {
+			t.Fatal(rr, err)
+		}
+		if tags := r.OptionTags("Proxy-Require"); tags != nil {
+			t.Fatal(tags)
+		}
+		if !r.HasOptionTag("Supported", "TIMER") || r.HasOptionTag("Allow", "invite") {
+			t.Fatal("HasOptionTag")
+		}
+	}); a != 0 {
+		t.Errorf("absent list fields allocate %v times", a)
+	}
+	if a := testing.AllocsPerRun(100, func() {
+		if rs, err := r.Routes(); err != nil || len(rs) != 3 || rs[2].URI.Host != "p3.example.com" {
+			t.Fatal(rs, err)
+		}
+	}); a > 3 {
+		t.Errorf("Routes allocates %v times, want at most 3 (the slice as it grows)", a)
+	}
+}

@@ -91,12 +91,17 @@ func (h *Header) TopVia() (Via, error) {
 // Vias returns all Via values in order.
 func (h *Header) Vias() ([]Via, error) {
 	var vs []Via
-	for s := range h.Values("Via") {
-		v, err := ParseVia(s)
-		if err != nil {
-			return nil, err
+	var err error
+	h.forValues(hVia, "", func(s string) bool {
+		var v Via
+		if v, err = ParseVia(s); err != nil {
+			return false
 		}
 		vs = append(vs, v)
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return vs, nil
 }
@@ -190,12 +195,18 @@ func (h *Header) SetToTag(tag string) error {
 // Route, Record-Route, Path, ...), in order.
 func (h *Header) Addresses(name string) ([]Address, error) {
 	var as []Address
-	for s := range h.Values(name) {
-		a, err := ParseAddress(s)
-		if err != nil {
-			return nil, withHeader(err, CanonicalName(name))
+	var err error
+	h.forValues(kindOf(name), name, func(s string) bool {
+		a, perr := parseAddress(s)
+		if perr != nil {
+			err = withHeader(perr, CanonicalName(name))
+			return false
 		}
 		as = append(as, a)
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return as, nil
 }
@@ -319,11 +330,12 @@ func (h *Header) ContentLength() int {
 // §20.40, §20.29, §20.5), in order.
 func (h *Header) OptionTags(name string) []string {
 	var tags []string
-	for v := range h.Values(name) {
+	h.forValues(kindOf(name), name, func(v string) bool {
 		if v != "" {
 			tags = append(tags, v)
 		}
-	}
+		return true
+	})
 	return tags
 }
 
@@ -332,12 +344,9 @@ func (h *Header) OptionTags(name string) []string {
 // methods, as in Allow, are case-sensitive (§7.1).
 func (h *Header) HasOptionTag(name, tag string) bool {
 	k := kindOf(name)
-	for v := range h.Values(name) {
-		if v == tag || k != hAllow && strings.EqualFold(v, tag) {
-			return true
-		}
-	}
-	return false
+	return !h.forValues(k, name, func(v string) bool {
+		return v != tag && (k == hAllow || !strings.EqualFold(v, tag))
+	})
 }
 
 // EventHeader is the Event header field (RFC 6665 §8.2.1).
