@@ -9,8 +9,8 @@ import "testing"
 // the budgets hold without it only (test.sh runs ./proxy once without
 // -race).
 const (
-	statelessForwardAllocs = 31 // parse + §16.11 forward of an INVITE
-	statefulForwardAllocs  = 50 // parse + server tx + §16.6 forward with a client tx
+	statelessForwardAllocs = 15 // parse + §16.11 forward of an INVITE
+	statefulForwardAllocs  = 30 // parse + server tx + §16.6 forward with a client tx
 )
 
 func TestAllocBudgetStatelessForward(t *testing.T) {

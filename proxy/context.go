@@ -8,7 +8,6 @@ import (
 
 	"github.com/sipd/sipd/sip"
 	"github.com/sipd/sipd/transaction"
-	"github.com/sipd/sipd/transport"
 )
 
 // respContext is the response context of one proxied request (RFC 3261
@@ -25,14 +24,14 @@ import (
 type respContext struct {
 	p           *Proxy
 	tx          *transaction.ServerTx
-	req         *sip.Request // as received; responses made here answer it
-	fwd         *sip.Request // after Route processing; each branch clones it
-	hash        string
+	req         *sip.Request // as received; responses made here answer it, each branch forwards a copy
+	ro          routing      // the Route processing of req (§16.4)
+	hash        hashHex
 	recordRoute bool // record-route each branch (§16.6 step 4)
 	invite      bool
 
 	mu        sync.Mutex
-	groups    [][]target // the groups not tried yet
+	targets   []target // the targets not tried yet, by groups (see target)
 	branches  []*branch
 	pending   int             // branches without a final response
 	finals    []*sip.Response // non-2xx final responses, ready to go upstream
@@ -52,15 +51,15 @@ type branch struct {
 	final       bool // counted as finished in rc.pending
 }
 
-func newRespContext(p *Proxy, tx *transaction.ServerTx, req, fwd *sip.Request, hash string, groups [][]target) *respContext {
+func newRespContext(p *Proxy, tx *transaction.ServerTx, req *sip.Request, ro *routing, hash hashHex, ts []target) *respContext {
 	return &respContext{
-		p:      p,
-		tx:     tx,
-		req:    req,
-		fwd:    fwd,
-		hash:   hash,
-		invite: req.Method == sip.MethodInvite,
-		groups: groups,
+		p:       p,
+		tx:      tx,
+		req:     req,
+		ro:      *ro,
+		hash:    hash,
+		invite:  req.Method == sip.MethodInvite,
+		targets: ts,
 	}
 }
 
@@ -84,7 +83,7 @@ func (rc *respContext) begin(ctx context.Context) {
 			// Cancelled while queued: nothing goes downstream, and the
 			// answer is 487 (§16.10).
 			rc.cancelled = true
-			rc.groups = nil
+			rc.targets = nil
 		default:
 		}
 	}
@@ -105,7 +104,7 @@ func (rc *respContext) cancel() {
 		return
 	}
 	rc.cancelled = true
-	rc.groups = nil
+	rc.targets = nil
 	rc.cancelPending()
 	rc.next()
 }
@@ -120,7 +119,7 @@ func (rc *respContext) abort() {
 	if rc.finalSent {
 		return
 	}
-	rc.groups = nil
+	rc.targets = nil
 	rc.cancelPending()
 	for _, b := range rc.branches {
 		b.stopTimerC()
@@ -138,7 +137,7 @@ func (rc *respContext) shutdown() {
 	if rc.finalSent {
 		return
 	}
-	rc.groups = nil
+	rc.targets = nil
 	rc.cancelPending()
 	for _, b := range rc.branches {
 		b.stopTimerC()
@@ -152,39 +151,24 @@ func (rc *respContext) shutdown() {
 // the best response when none is left (§16.7 step 4). rc.mu is held.
 func (rc *respContext) next() {
 	for rc.pending == 0 && !rc.finalSent {
-		if len(rc.groups) == 0 || rc.got6xx || rc.cancelled {
+		if len(rc.targets) == 0 || rc.got6xx || rc.cancelled {
 			rc.sendBest()
 			return
 		}
-		g := rc.groups[0]
-		rc.groups = rc.groups[1:]
-		for _, t := range g {
-			rc.start(t)
+		n := group(rc.targets)
+		g := rc.targets[:n]
+		rc.targets = rc.targets[n:]
+		for i := range g {
+			rc.start(g[i])
 		}
 	}
 }
 
 // start forwards a copy of the request to t (§16.6). rc.mu is held.
 func (rc *respContext) start(t target) {
-	r := rc.fwd.Clone()
-	r.URI = t.uri // step 2
-	for i := len(t.route) - 1; i >= 0; i-- {
-		r.Prepend("Route", t.route[i])
-	}
-	r.DecMaxForwards() // step 3
-	if rc.recordRoute {
-		rc.p.recordRoute(r, rc.tx.Source(), t.dst) // step 4
-	}
-	// Step 7: a next hop that is a strict router gets the Request-URI
-	// at the end of the Route, and its own URI as the Request-URI.
-	if routes, err := r.Routes(); err == nil && len(routes) > 0 && !routes[0].URI.Params.Has("lr") {
-		r.Add("Route", "<"+r.URI.String()+">")
-		r.URI = routes[0].URI
-		r.PopFirst("Route")
-	}
-	// Step 8: our Via; the transport fills in sent-by.
-	r.PushVia(sip.Via{Proto: sip.Version, Transport: cmpOr(t.dst.Transport, transport.UDP), Host: "0.0.0.0",
-		Params: sip.Params(";branch=" + rc.p.branch(rc.hash))})
+	r := rc.req.Clone() // step 1
+	rc.ro.apply(r)
+	rc.p.forward(r, &rc.ro, &t, rc.tx.Source(), rc.recordRoute, rc.p.viaValue(t.dst, rc.hash))
 	b := &branch{rc: rc, t: t}
 	rc.branches = append(rc.branches, b)
 	rc.pending++
@@ -384,7 +368,7 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 		if code >= 600 && rc.invite {
 			// Step 5: a 6xx ends the search; the rest are cancelled.
 			rc.got6xx = true
-			rc.groups = nil
+			rc.targets = nil
 			rc.cancelPending()
 		}
 		rc.next()

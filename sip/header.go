@@ -302,11 +302,20 @@ func (h *Header) Count(name string) int {
 // line, without splitting comma lists.
 func (h *Header) Lines(name string) iter.Seq[string] {
 	k := kindOf(name)
-	return func(yield func(string) bool) {
-		for i := range h.fields {
-			if h.fields[i].is(k, name) && !yield(h.fields[i].Value) {
-				return
-			}
+	return func(yield func(string) bool) { h.forLines(k, name, yield) }
+}
+
+// EachLine calls fn with the value of every line of the field called name,
+// as Lines yields them, until fn returns false; like EachValue it
+// allocates nothing.
+func (h *Header) EachLine(name string, fn func(v string) bool) {
+	h.forLines(kindOf(name), name, fn)
+}
+
+func (h *Header) forLines(k hkind, name string, fn func(string) bool) {
+	for i := range h.fields {
+		if h.fields[i].is(k, name) && !fn(h.fields[i].Value) {
+			return
 		}
 	}
 }

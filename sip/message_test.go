@@ -468,7 +468,7 @@ func TestKindOf(t *testing.T) {
 	}
 }
 
-// TestEachValue: EachValue yields what Values yields, stops when told,
+// TestEachValue: EachValue yields what Values yields (EachLine what Lines does), stops when told,
 // and allocates nothing; the typed list getters built on it allocate
 // nothing when the field is absent and one slice when it is present.
 func TestEachValue(t *testing.T) {
@@ -484,6 +484,9 @@ func TestEachValue(t *testing.T) {
 			t.Errorf("EachValue(%s) = %q, Values gives %q", name, got, want)
 		}
 	}
+	var lines []string
+	r.EachLine("Route", func(v string) bool { lines = append(lines, v); return true })
+	eq(t, "EachLine", strings.Join(lines, "|"), "<sip:p1.example.com;lr>, <sip:p2.example.com;lr>|<sip:p3.example.com;lr>")
 	n := 0
 	r.EachValue("Route", func(string) bool { n++; return n < 2 })
 	eq(t, "EachValue stops", n, 2)
