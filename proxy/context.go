@@ -33,6 +33,8 @@ type respContext struct {
 	mu        sync.Mutex
 	targets   []target // the targets not tried yet, by groups (see target)
 	branches  []*branch
+	first     branch     // the first branch, kept here: one allocation less
+	firstBr   [1]*branch // the array of branches while there is one
 	pending   int             // branches without a final response
 	finals    []*sip.Response // non-2xx final responses, ready to go upstream
 	got6xx    bool
@@ -73,7 +75,7 @@ func newRespContext(p *Proxy, tx *transaction.ServerTx, req *sip.Request, ro *ro
 // none is missed.
 func (rc *respContext) begin(ctx context.Context) {
 	if rc.invite {
-		rc.p.calls.Store(rc.tx, rc)
+		rc.p.addCall(rc)
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -115,7 +117,7 @@ func (rc *respContext) cancel() {
 func (rc *respContext) abort() {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	rc.p.calls.CompareAndDelete(rc.tx, rc)
+	rc.p.removeCall(rc)
 	if rc.finalSent {
 		return
 	}
@@ -133,7 +135,7 @@ func (rc *respContext) abort() {
 func (rc *respContext) shutdown() {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	rc.p.calls.CompareAndDelete(rc.tx, rc)
+	rc.p.removeCall(rc)
 	if rc.finalSent {
 		return
 	}
@@ -169,7 +171,13 @@ func (rc *respContext) start(t target) {
 	r := rc.req.Clone() // step 1
 	rc.ro.apply(r)
 	rc.p.forward(r, &rc.ro, &t, rc.tx.Source(), rc.recordRoute, rc.p.viaValue(t.dst, rc.hash))
-	b := &branch{rc: rc, t: t}
+	b := &rc.first
+	if rc.branches == nil {
+		rc.branches = rc.firstBr[:0]
+	} else {
+		b = &branch{}
+	}
+	*b = branch{rc: rc, t: t}
 	rc.branches = append(rc.branches, b)
 	rc.pending++
 	ct, err := rc.p.tl.Request(r, t.dst, b)
@@ -203,7 +211,7 @@ func (rc *respContext) respond(resp *sip.Response) {
 	if resp.StatusCode >= 200 && !rc.finalSent {
 		rc.finalSent = true
 		if rc.invite {
-			rc.p.calls.CompareAndDelete(rc.tx, rc)
+			rc.p.removeCall(rc)
 		}
 		if rc.stopCtx != nil {
 			rc.stopCtx()

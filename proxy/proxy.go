@@ -136,10 +136,15 @@ type Proxy struct {
 	routes  []Route
 	ls      atomic.Pointer[[]listener] // see AddListener
 
+	rrValues atomic.Pointer[[]rrValue] // see recordRouteValue
+
 	// calls holds the response context of each INVITE whose final
 	// response has not gone upstream, by its server transaction, for the
 	// CANCEL that cancels it (serveCancel).
-	calls sync.Map // *transaction.ServerTx -> *respContext
+	// A map under a mutex rather than a sync.Map, which allocates an
+	// entry per store.
+	callsMu sync.Mutex
+	calls   map[*transaction.ServerTx]*respContext
 }
 
 // New returns a proxy that opens client transactions on tl, sends
@@ -295,10 +300,15 @@ func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip
 // away for maintenance (RFC 3261 §21.5.4) — rather than nothing. Requests
 // other than INVITE end by their own timers.
 func (p *Proxy) Shutdown() {
-	p.calls.Range(func(_, v any) bool {
-		v.(*respContext).shutdown()
-		return true
-	})
+	p.callsMu.Lock()
+	rcs := make([]*respContext, 0, len(p.calls))
+	for _, rc := range p.calls {
+		rcs = append(rcs, rc)
+	}
+	p.callsMu.Unlock()
+	for _, rc := range rcs {
+		rc.shutdown()
+	}
 }
 
 // serveCancel answers a CANCEL (§16.10): 200 when it matches an INVITE
@@ -312,10 +322,36 @@ func (p *Proxy) serveCancel(tx *transaction.ServerTx, req *sip.Request) error {
 		return errNoCancelled
 	}
 	err := tx.Respond(response(req, sip.StatusOK))
-	if v, ok := p.calls.Load(inv); ok {
-		v.(*respContext).cancel()
+	if rc := p.call(inv); rc != nil {
+		rc.cancel()
 	}
 	return err
+}
+
+// call returns the response context of the INVITE of tx, or nil.
+func (p *Proxy) call(tx *transaction.ServerTx) *respContext {
+	p.callsMu.Lock()
+	defer p.callsMu.Unlock()
+	return p.calls[tx]
+}
+
+// addCall enters rc in p.calls.
+func (p *Proxy) addCall(rc *respContext) {
+	p.callsMu.Lock()
+	if p.calls == nil {
+		p.calls = make(map[*transaction.ServerTx]*respContext)
+	}
+	p.calls[rc.tx] = rc
+	p.callsMu.Unlock()
+}
+
+// removeCall takes rc out of p.calls, if it is there.
+func (p *Proxy) removeCall(rc *respContext) {
+	p.callsMu.Lock()
+	if p.calls[rc.tx] == rc {
+		delete(p.calls, rc.tx)
+	}
+	p.callsMu.Unlock()
 }
 
 // recordRoutes reports whether the proxy record-routes req: a request

@@ -652,9 +652,9 @@ func TestRingingHoldsNoGoroutine(t *testing.T) {
 }
 
 func countCalls(p *Proxy) int {
-	n := 0
-	p.calls.Range(func(any, any) bool { n++; return true })
-	return n
+	p.callsMu.Lock()
+	defer p.callsMu.Unlock()
+	return len(p.calls)
 }
 
 // TestServerContextEnds: when the server's context ends (it closes), the

@@ -154,7 +154,13 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 	if nlines > p.maxHeaders() {
 		return nil, &ParseError{Offset: pos, Reason: "too many header fields", Status: StatusBadRequest}
 	}
-	h.fields = make([]HeaderField, 0, nlines)
+	spare := 0
+	if req != nil {
+		// Room for what a proxy adds to a request it forwards itself:
+		// Via and one or two Record-Route (RFC 3261 §16.6, RFC 5658).
+		spare = 3
+	}
+	h.fields = make([]HeaderField, 0, nlines+spare)
 	cl := -1
 	for pos < hdrEnd {
 		nl, end := lineEnd(s, pos)
