@@ -33,8 +33,8 @@ type respContext struct {
 	mu        sync.Mutex
 	targets   []target // the targets not tried yet, by groups (see target)
 	branches  []*branch
-	first     branch     // the first branch, kept here: one allocation less
-	firstBr   [1]*branch // the array of branches while there is one
+	first     branch          // the first branch, kept here: one allocation less
+	firstBr   [1]*branch      // the array of branches while there is one
 	pending   int             // branches without a final response
 	finals    []*sip.Response // non-2xx final responses, ready to go upstream
 	got6xx    bool
