@@ -9,8 +9,8 @@ import "testing"
 // the budgets hold without it only (test.sh runs ./proxy once without
 // -race).
 const (
-	statelessForwardAllocs = 10 // parse + §16.11 forward of an INVITE
-	statefulForwardAllocs  = 23 // parse + server tx + §16.6 forward with a client tx
+	statelessForwardAllocs = 9  // parse + §16.11 forward of an INVITE
+	statefulForwardAllocs  = 22 // parse + server tx + §16.6 forward with a client tx
 )
 
 func TestAllocBudgetStatelessForward(t *testing.T) {

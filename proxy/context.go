@@ -31,7 +31,8 @@ type respContext struct {
 	invite      bool
 
 	mu        sync.Mutex
-	targets   []target // the targets not tried yet, by groups (see target)
+	targets   []target  // the targets not tried yet, by groups (see target)
+	target1   [1]target // the array of targets when there is one
 	branches  []*branch
 	first     branch          // the first branch, kept here: one allocation less
 	firstBr   [1]*branch      // the array of branches while there is one
@@ -54,15 +55,16 @@ type branch struct {
 }
 
 func newRespContext(p *Proxy, tx *transaction.ServerTx, req *sip.Request, ro *routing, hash hashHex, ts []target) *respContext {
-	return &respContext{
-		p:       p,
-		tx:      tx,
-		req:     req,
-		ro:      *ro,
-		hash:    hash,
-		invite:  req.Method == sip.MethodInvite,
-		targets: ts,
+	rc := &respContext{
+		p:      p,
+		tx:     tx,
+		req:    req,
+		ro:     *ro,
+		hash:   hash,
+		invite: req.Method == sip.MethodInvite,
 	}
+	rc.targets = append(rc.target1[:0], ts...) // ts may be the caller's
+	return rc
 }
 
 // begin forwards the request to the first group of targets and returns;
@@ -306,10 +308,13 @@ func chooseBest(finals []*sip.Response) *sip.Response {
 	return best
 }
 
-// HandleResponse implements transaction.ClientHandler (§16.7).
+// HandleResponse implements transaction.ClientHandler (§16.7). The
+// response is the branch's from now on — the client transaction is done
+// with it once it passes it up — so it is changed and sent upstream
+// itself, not a copy.
 func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 	rc := b.rc
-	r := resp.Clone()
+	r := resp
 	r.PopVia() // step 3: our Via
 	if !r.Has("Via") {
 		// Step 3: with no Via left the response was meant for us and is

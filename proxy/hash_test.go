@@ -167,3 +167,36 @@ func TestDeadlineCtx(t *testing.T) {
 		t.Errorf("cancel after the deadline changed Err to %v", c.Err())
 	}
 }
+
+// TestLiteralHop: only a next hop that is an IP address, found without the
+// location service, static routes or DNS, goes without a lookup timeout.
+func TestLiteralHop(t *testing.T) {
+	p := &Proxy{domains: map[string]struct{}{"example.com": {}}}
+	uri := func(s string) sip.URI {
+		u, err := sip.ParseURI(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	addr := func(s string) sip.Address { return sip.Address{URI: uri(s)} }
+	for _, c := range []struct {
+		ro   routing
+		want bool
+	}{
+		{routing{uri: uri("sip:bob@198.51.100.10:5060")}, true},
+		{routing{uri: uri("sip:bob@[2001:db8::1]")}, true},
+		{routing{uri: uri("sip:bob@example.com")}, false},
+		{routing{uri: uri("sip:bob@example.net")}, false},
+		{routing{uri: uri("sip:bob@example.com"), next: addr("sip:192.0.2.9;lr"), hasNx: true}, true},
+		{routing{uri: uri("sip:bob@198.51.100.10"), next: addr("sip:proxy.example.net;lr"), hasNx: true}, false},
+	} {
+		if got := p.literalHop(&c.ro); got != c.want {
+			t.Errorf("%s via %s (%v): %v, want %v", c.ro.uri.String(), c.ro.next.URI.String(), c.ro.hasNx, got, c.want)
+		}
+	}
+	p.routes = []Route{{Prefix: "+49", Next: uri("sip:gw.example.net")}}
+	if p.literalHop(&routing{uri: uri("sip:bob@198.51.100.10:5060")}) {
+		t.Error("with static routes, a Request-URI hop is not known without them")
+	}
+}

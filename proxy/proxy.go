@@ -272,9 +272,10 @@ func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip
 
 	src := tx.Source()
 	ro, err := p.route(req, src)
-	var ts []target
+	var tbuf [1]target // room for one target, the common case
+	ts := tbuf[:0]
 	if err == nil {
-		ts, err = p.targets(ctx, req, &ro, src)
+		ts, err = p.targets(ctx, req, &ro, src, ts)
 	}
 	if err != nil {
 		if p.log.Enabled(ctx, slog.LevelDebug) {
@@ -542,11 +543,11 @@ func group(ts []target) int {
 }
 
 // targets determines where r goes (§16.5), once ro, the Route
-// processing, is applied; see target for the order.
-func (p *Proxy) targets(ctx context.Context, r *sip.Request, ro *routing, src transport.Source) ([]target, error) {
+// processing, is applied; see target for the order. It appends them to ts.
+func (p *Proxy) targets(ctx context.Context, r *sip.Request, ro *routing, src transport.Source, ts []target) ([]target, error) {
 	// §16.6 step 6-7 via §16.5: a Route left names the next hop.
 	if ro.hasNx {
-		return p.hop(ctx, ro.uri, ro.next.URI)
+		return p.hop(ctx, ro.uri, ro.next.URI, ts)
 	}
 	u := ro.uri
 	ours := p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port())
@@ -556,27 +557,44 @@ func (p *Proxy) targets(ctx context.Context, r *sip.Request, ro *routing, src tr
 	// Static routes: local policy before the location service and DNS.
 	for i := range p.routes {
 		if rt := &p.routes[i]; rt.matches(u) {
-			return p.hop(ctx, u, rt.Next)
+			return p.hop(ctx, u, rt.Next, ts)
 		}
 	}
 	if ours {
 		if u.User == "" {
 			return nil, errNotFound // addressed to us, and nothing here answers it
 		}
-		return p.lookup(ctx, u)
+		return p.lookup(ctx, u, ts)
 	}
-	return p.hop(ctx, u, u)
+	return p.hop(ctx, u, u, ts)
+}
+
+// literalHop reports whether targets finds the next hop after ro without
+// a lookup: a Route left, or else a Request-URI outside our domains with
+// no static routes to consider, that names an IP address (RFC 3263 §4.2),
+// as in-dialog requests mostly do. The stateless forwards need no timeout
+// for those.
+func (p *Proxy) literalHop(ro *routing) bool {
+	next := ro.next.URI
+	if !ro.hasNx {
+		if len(p.routes) > 0 || p.serves(ro.uri.Host) {
+			return false
+		}
+		next = ro.uri
+	}
+	_, err := resolve(next)
+	return err == nil
 }
 
 // hop returns the one target of a request with Request-URI u sent to the
 // next hop next: its resolved destinations, the first to try and the
 // others for failover (RFC 3263 §4.3).
-func (p *Proxy) hop(ctx context.Context, u, next sip.URI) ([]target, error) {
+func (p *Proxy) hop(ctx context.Context, u, next sip.URI, ts []target) ([]target, error) {
 	dst, alts, err := p.resolve(ctx, next)
 	if err != nil {
 		return nil, err
 	}
-	return []target{{uri: u, dst: dst, alts: alts}}, nil
+	return append(ts, target{uri: u, dst: dst, alts: alts}), nil
 }
 
 // resolve returns where a request for u goes, in the order to try (RFC
@@ -612,7 +630,7 @@ func (p *Proxy) fromUs(r *sip.Request) bool {
 
 // lookup returns the contacts of the user u names, grouped by q, highest
 // first (§16.5, §16.6: parallel within a q, serial across).
-func (p *Proxy) lookup(ctx context.Context, u sip.URI) ([]target, error) {
+func (p *Proxy) lookup(ctx context.Context, u sip.URI, ts []target) ([]target, error) {
 	aor, err := location.CanonicalAOR(u)
 	if err != nil {
 		return nil, &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad Request-URI", Err: err}
@@ -625,7 +643,7 @@ func (p *Proxy) lookup(ctx context.Context, u sip.URI) ([]target, error) {
 		return nil, p.noBinding(ctx, u, aor)
 	}
 	slices.SortStableFunc(bs, func(a, b location.Binding) int { return b.Q - a.Q })
-	ts := make([]target, 0, len(bs))
+	ts = slices.Grow(ts, len(bs))
 	for i := range bs {
 		b := &bs[i]
 		t, ok := bindingTarget(b)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"time"
 
 	"github.com/sipd/sipd/sip"
@@ -49,11 +50,10 @@ func (p *Proxy) forwardRequest(in *transport.Inbound, req *sip.Request) {
 	h.fieldURI(&req.URI)
 	sum := h.hex()
 	ro, err := p.route(req, in.Source)
-	var ts []target
+	var tbuf [1]target // room for the one target
+	ts := tbuf[:0]
 	if err == nil {
-		ctx, cancel := withDeadline(strayLookupTimeout)
-		ts, err = p.targets(ctx, req, &ro, in.Source)
-		cancel()
+		ts, err = p.statelessTargets(req, &ro, in.Source, ts)
 	}
 	if err != nil || len(ts) == 0 {
 		p.log.Debug("stray request not forwarded", "method", req.Method, "call_id", req.CallID(), "err", err)
@@ -70,6 +70,18 @@ func (p *Proxy) forwardRequest(in *transport.Inbound, req *sip.Request) {
 	if err := p.tp.SendRequest(req, t.dst); err != nil {
 		p.log.Debug("stray request not sent", "method", req.Method, "call_id", req.CallID(), "err", err)
 	}
+}
+
+// statelessTargets is targets for a stateless forward, which runs on the
+// transport's read loop: a lookup, if one is needed, is bounded by
+// strayLookupTimeout.
+func (p *Proxy) statelessTargets(req *sip.Request, ro *routing, src transport.Source, ts []target) ([]target, error) {
+	if p.literalHop(ro) {
+		return p.targets(context.Background(), req, ro, src, ts)
+	}
+	ctx, cancel := withDeadline(strayLookupTimeout)
+	defer cancel()
+	return p.targets(ctx, req, ro, src, ts)
 }
 
 func (p *Proxy) forwardResponse(resp *sip.Response) {

@@ -166,11 +166,10 @@ func (s *Stateless) forwardRequest(in *transport.Inbound, req *sip.Request) {
 	}
 	sum := statelessBranchHash(req, &top)
 	ro, err := p.route(req, in.Source)
-	var ts []target
+	var tbuf [1]target // room for the one target
+	ts := tbuf[:0]
 	if err == nil {
-		ctx, cancel := withDeadline(strayLookupTimeout)
-		ts, err = p.targets(ctx, req, &ro, in.Source)
-		cancel()
+		ts, err = p.statelessTargets(req, &ro, in.Source, ts)
 	}
 	if err != nil {
 		s.refuse(in, req, err)
