@@ -10,7 +10,7 @@ import "testing"
 // -race).
 const (
 	statelessForwardAllocs = 9  // parse + §16.11 forward of an INVITE
-	statefulForwardAllocs  = 22 // parse + server tx + §16.6 forward with a client tx
+	statefulForwardAllocs  = 19 // parse + server tx + §16.6 forward with a client tx
 )
 
 func TestAllocBudgetStatelessForward(t *testing.T) {

@@ -201,11 +201,15 @@ func BenchmarkStatelessForward(b *testing.B) {
 }
 
 // benchCore runs the proxy inline on the transaction layer's read path,
-// as server.Server does on a worker.
-type benchCore struct{ px *Proxy }
+// as server.Server does on a worker, with a context that ends when the
+// server closes, as the server's does.
+type benchCore struct {
+	px  *Proxy
+	ctx context.Context
+}
 
 func (c benchCore) HandleRequest(tx *transaction.ServerTx, req *sip.Request) {
-	_ = c.px.ServeSIP(context.Background(), tx, req)
+	_ = c.px.ServeSIP(c.ctx, tx, req)
 }
 
 func (c benchCore) HandleStray(in *transport.Inbound) { c.px.HandleStray(in) }
@@ -223,8 +227,10 @@ func newBenchStateful(tb testing.TB) (*transaction.Layer, *benchSender) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tl.SetCore(benchCore{px})
+	ctx, cancel := context.WithCancel(context.Background())
+	tl.SetCore(benchCore{px, ctx})
 	tb.Cleanup(tl.Close)
+	tb.Cleanup(cancel)
 	return tl, tp
 }
 

@@ -41,7 +41,8 @@ type respContext struct {
 	got6xx    bool
 	cancelled bool
 	finalSent bool
-	stopCtx   func() bool // unregisters abort from the server's context; nil until set
+	watch     *ctxWatch   // aborts it when the server's context ends (see Proxy.watch)
+	stopCtx   func() bool // or this unregisters abort from the context; nil until set
 }
 
 // branch is one client transaction of a respContext.
@@ -93,7 +94,7 @@ func (rc *respContext) begin(ctx context.Context) {
 	}
 	rc.next()
 	if !rc.finalSent {
-		rc.stopCtx = context.AfterFunc(ctx, rc.abort)
+		rc.p.watch(ctx, rc)
 	}
 }
 
@@ -215,9 +216,7 @@ func (rc *respContext) respond(resp *sip.Response) {
 		if rc.invite {
 			rc.p.removeCall(rc)
 		}
-		if rc.stopCtx != nil {
-			rc.stopCtx()
-		}
+		rc.p.unwatch(rc)
 	}
 }
 

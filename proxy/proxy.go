@@ -138,6 +138,9 @@ type Proxy struct {
 
 	rrValues atomic.Pointer[[]rrValue] // see recordRouteValue
 
+	watchMu sync.Mutex
+	watches map[context.Context]*ctxWatch // see watch
+
 	// calls holds the response context of each INVITE whose final
 	// response has not gone upstream, by its server transaction, for the
 	// CANCEL that cancels it (serveCancel).
