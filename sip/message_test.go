@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func mustRequest(t testing.TB, s string) *Request {
@@ -516,5 +517,40 @@ func TestEachValue(t *testing.T) {
 		}
 	}); a > 3 {
 		t.Errorf("Routes allocates %v times, want at most 3 (the slice as it grows)", a)
+	}
+}
+
+// TestTagCache: the tags of From and To are kept once read, and an edit
+// of the header forgets them; From and To give the whole address each
+// time. The cache holds tags, not addresses, to keep messages small:
+// every proxied call allocates several.
+func TestTagCache(t *testing.T) {
+	r := mustRequest(t, sampleInvite)
+	eq(t, "FromTag", r.FromTag(), "9fxced76sl")
+	eq(t, "ToTag", r.ToTag(), "")
+	for range 2 {
+		from, err := r.From()
+		if err != nil || from.Display != "Alice" || from.Tag() != "9fxced76sl" {
+			t.Fatalf("From %+v %v", from, err)
+		}
+	}
+	if err := r.SetToTag("abc"); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "ToTag after SetToTag", r.ToTag(), "abc")
+	r.Set("From", "<sip:carol@example.com>;tag=x1")
+	eq(t, "FromTag after Set", r.FromTag(), "x1")
+	if n := testing.AllocsPerRun(100, func() {
+		if r.FromTag() != "x1" || r.ToTag() != "abc" {
+			t.Fatal("tags changed")
+		}
+	}); n != 0 {
+		t.Errorf("cached tags: %v allocations", n)
+	}
+	if size := unsafe.Sizeof(Request{}); size > 576 {
+		t.Errorf("Request is %d bytes, over the 576-byte size class", size)
+	}
+	if size := unsafe.Sizeof(Response{}); size > 320 {
+		t.Errorf("Response is %d bytes, over the 320-byte size class", size)
 	}
 }

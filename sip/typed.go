@@ -7,12 +7,15 @@ import (
 
 // hcache keeps the typed values of the fields every transaction lookup and
 // dialog match reads, parsed on first access. Any edit of the header clears it.
+// Of From and To only the tags are kept: they are what is read again and
+// again, and two whole Addresses would more than double the size of every
+// message.
 type hcache struct {
-	have uint8
-	via  Via
-	cseq CSeq
-	from Address
-	to   Address
+	have    uint8
+	via     Via
+	cseq    CSeq
+	fromTag string
+	toTag   string
 }
 
 const (
@@ -134,10 +137,7 @@ func (h *Header) CSeq() (CSeq, error) {
 	return c, nil
 }
 
-func (h *Header) address(k hkind, bit uint8, dst *Address) (Address, error) {
-	if h.cache.have&bit != 0 {
-		return *dst, nil
-	}
+func (h *Header) address(k hkind, bit uint8, tag *string) (Address, error) {
 	i := h.index(k, "")
 	if i < 0 {
 		return Address{}, missing(hinfos[k].name)
@@ -146,9 +146,20 @@ func (h *Header) address(k hkind, bit uint8, dst *Address) (Address, error) {
 	if err != nil {
 		return Address{}, withHeader(err, hinfos[k].name)
 	}
-	*dst = a
-	h.cache.have |= bit
+	if h.cache.have&bit == 0 {
+		*tag = a.Tag()
+		h.cache.have |= bit
+	}
 	return a, nil
+}
+
+// tag returns the tag of From or To, from the cache when it is there.
+func (h *Header) tag(k hkind, bit uint8, tag *string) string {
+	if h.cache.have&bit != 0 {
+		return *tag
+	}
+	a, _ := h.address(k, bit, tag)
+	return a.Tag()
 }
 
 // withHeader names the header a *ParseError came from.
@@ -162,16 +173,16 @@ func withHeader(err error, name string) error {
 }
 
 // From returns the From address (RFC 3261 §20.20).
-func (h *Header) From() (Address, error) { return h.address(hFrom, cachedFrom, &h.cache.from) }
+func (h *Header) From() (Address, error) { return h.address(hFrom, cachedFrom, &h.cache.fromTag) }
 
 // To returns the To address (RFC 3261 §20.39).
-func (h *Header) To() (Address, error) { return h.address(hTo, cachedTo, &h.cache.to) }
+func (h *Header) To() (Address, error) { return h.address(hTo, cachedTo, &h.cache.toTag) }
 
 // FromTag returns the tag of From, or "".
-func (h *Header) FromTag() string { a, _ := h.From(); return a.Tag() }
+func (h *Header) FromTag() string { return h.tag(hFrom, cachedFrom, &h.cache.fromTag) }
 
 // ToTag returns the tag of To, or "".
-func (h *Header) ToTag() string { a, _ := h.To(); return a.Tag() }
+func (h *Header) ToTag() string { return h.tag(hTo, cachedTo, &h.cache.toTag) }
 
 // SetToTag adds a tag to To, as a UAS does in its responses (RFC 3261
 // §8.2.6.2). An existing tag is replaced.
