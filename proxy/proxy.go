@@ -790,6 +790,9 @@ func loopHash(r *sip.Request) hashHex {
 func (p *Proxy) looped(r *sip.Request, hash hashHex) bool {
 	found := false
 	r.EachValue("Via", func(s string) bool {
+		if !strings.Contains(s, p.prefix) {
+			return true // not ours: no need to parse it
+		}
 		v, err := sip.ParseVia(s)
 		found = err == nil && p.hasLoopHash(v.Branch(), &hash)
 		return !found

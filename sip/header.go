@@ -3,6 +3,7 @@ package sip
 import (
 	"iter"
 	"strings"
+	"unsafe"
 )
 
 // hkind identifies a header field name sipd knows, so that lookups compare a
@@ -231,8 +232,20 @@ type HeaderField struct {
 	// comma-separated values.
 	Value string
 
-	raw  string // the line(s) as received, without the final CRLF; "" once edited
-	kind hkind
+	// rawLen is the length of the line(s) as received, without the final
+	// CRLF, which start where Name does (a header line starts with its
+	// name): the line is kept without a third string in every field. 0
+	// once edited, and for fields made in code.
+	rawLen uint32
+	kind   hkind
+}
+
+// raw returns the line(s) as received, or "" once edited.
+func (f *HeaderField) raw() string {
+	if f.rawLen == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.StringData(f.Name), int(f.rawLen))
 }
 
 func (f *HeaderField) is(k hkind, name string) bool {
@@ -456,7 +469,7 @@ func (h *Header) PopFirst(name string) (string, bool) {
 	v, rest, _ := nextValue(f.Value)
 	rest = trimLWS(rest)
 	if hinfos[f.kind].list && rest != "" {
-		f.Value, f.raw = rest, ""
+		f.Value, f.rawLen = rest, 0
 	} else {
 		h.remove(i)
 	}
@@ -480,7 +493,7 @@ func (h *Header) ReplaceFirst(name, value string) bool {
 	} else {
 		f.Value = value
 	}
-	f.raw = ""
+	f.rawLen = 0
 	h.touch()
 	return true
 }
@@ -496,8 +509,8 @@ func (h *Header) appendFields(b []byte) []byte {
 
 func (h *Header) appendField(b []byte, i int) []byte {
 	f := &h.fields[i]
-	if f.raw != "" {
-		b = append(b, f.raw...)
+	if f.rawLen != 0 {
+		b = append(b, f.raw()...)
 	} else {
 		b = append(b, f.Name...)
 		b = append(b, ": "...)

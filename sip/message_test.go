@@ -547,10 +547,47 @@ func TestTagCache(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("cached tags: %v allocations", n)
 	}
+}
+
+// TestMessageSizes guards the size of what every message allocates: the
+// message and a HeaderField per line.
+func TestMessageSizes(t *testing.T) {
 	if size := unsafe.Sizeof(Request{}); size > 576 {
 		t.Errorf("Request is %d bytes, over the 576-byte size class", size)
 	}
 	if size := unsafe.Sizeof(Response{}); size > 320 {
 		t.Errorf("Response is %d bytes, over the 320-byte size class", size)
+	}
+	if size := unsafe.Sizeof(HeaderField{}); size > 40 {
+		t.Errorf("HeaderField is %d bytes, want 40", size)
+	}
+}
+
+// TestRawLinesKept: a field keeps its line as received — compact name,
+// spacing, folding — in the message it was parsed in and in a response
+// that copies it, and loses it when edited.
+func TestRawLinesKept(t *testing.T) {
+	in := "INVITE sip:bob@example.com SIP/2.0\r\n" +
+		"v:  SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n" +
+		"f :<sip:a@example.com>;tag=1\r\n" +
+		"t: <sip:bob@example.com>\r\n" +
+		"i: c1\r\n" +
+		"CSeq:   1   INVITE\r\n" +
+		"Subject: a\r\n  folded\r\n" +
+		"Content-Length: 0\r\n\r\n"
+	r := mustRequest(t, in)
+	r.Add("X-New", "1")
+	want := strings.Replace(in, "Content-Length: 0\r\n", "Content-Length: 0\r\nX-New: 1\r\n", 1)
+	eq(t, "serialized", r.String(), want)
+	resp := NewResponse(r, StatusOK, "")
+	for _, line := range []string{"v:  SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n", "f :<sip:a@example.com>;tag=1\r\n", "CSeq:   1   INVITE\r\n"} {
+		if !strings.Contains(resp.String(), line) {
+			t.Errorf("response lost %q:\n%s", line, resp.String())
+		}
+	}
+	r.Set("Subject", "b")
+	r.PopFirst("Via")
+	if s := r.String(); strings.Contains(s, "folded") || !strings.Contains(s, "Subject: b\r\n") || strings.Contains(s, "v:") {
+		t.Errorf("edited fields written as received:\n%s", s)
 	}
 }

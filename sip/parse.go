@@ -14,6 +14,7 @@ const (
 	DefaultMaxHeaders = 256
 
 	maxContentLength = 1<<31 - 1
+	maxRawLen        = 1<<32 - 1
 )
 
 // Parser turns bytes into messages under size budgets. The zero value uses
@@ -259,7 +260,13 @@ func parseField(line string, off int) (HeaderField, error) {
 	if strings.IndexByte(value, '\n') >= 0 {
 		value = unfold(value)
 	}
-	return HeaderField{Name: name, Value: value, raw: line, kind: kindOf(name)}, nil
+	if uint64(len(line)) > maxRawLen {
+		// Kept as parsed, without its raw form; written anew.
+		return HeaderField{Name: name, Value: value, kind: kindOf(name)}, nil
+	}
+	// name starts the line (a line starting with white space continues
+	// the one before), so its start and rawLen give the line back.
+	return HeaderField{Name: name, Value: value, rawLen: uint32(len(line)), kind: kindOf(name)}, nil
 }
 
 // unfold replaces each line fold (CRLF or LF followed by white space),

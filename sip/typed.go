@@ -197,7 +197,7 @@ func (h *Header) SetToTag(tag string) error {
 	}
 	a.Params = a.Params.Set("tag", tag)
 	f := &h.fields[i]
-	f.Value, f.raw = a.String(), ""
+	f.Value, f.rawLen = a.String(), 0
 	h.touch()
 	return nil
 }
