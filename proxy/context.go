@@ -25,7 +25,7 @@ type respContext struct {
 	p           *Proxy
 	tx          *transaction.ServerTx
 	req         *sip.Request // as received; responses made here answer it, each branch forwards a copy
-	ro          routing      // the Route processing of req (§16.4)
+	ro          routeEdit    // the Route processing of req (§16.4)
 	hash        hashHex
 	recordRoute bool // record-route each branch (§16.6 step 4)
 	invite      bool
@@ -48,7 +48,7 @@ type respContext struct {
 // branch is one client transaction of a respContext.
 type branch struct {
 	rc          *respContext
-	t           target
+	t           *target // in rc's targets, or its own after a failover
 	client      *transaction.ClientTx
 	timerC      *time.Timer
 	provisional bool // a 1xx arrived
@@ -60,7 +60,7 @@ func newRespContext(p *Proxy, tx *transaction.ServerTx, req *sip.Request, ro *ro
 		p:      p,
 		tx:     tx,
 		req:    req,
-		ro:     *ro,
+		ro:     ro.routeEdit,
 		hash:   hash,
 		invite: req.Method == sip.MethodInvite,
 	}
@@ -164,16 +164,16 @@ func (rc *respContext) next() {
 		g := rc.targets[:n]
 		rc.targets = rc.targets[n:]
 		for i := range g {
-			rc.start(g[i])
+			rc.start(&g[i])
 		}
 	}
 }
 
 // start forwards a copy of the request to t (§16.6). rc.mu is held.
-func (rc *respContext) start(t target) {
+func (rc *respContext) start(t *target) {
 	r := rc.req.Clone() // step 1
 	rc.ro.apply(r)
-	rc.p.forward(r, &rc.ro, &t, rc.tx.Source(), rc.recordRoute, rc.p.viaValue(t.dst, rc.hash))
+	rc.p.forward(r, &rc.ro, t, rc.tx.Source(), rc.recordRoute, rc.p.viaValue(t.dst, rc.hash))
 	b := &rc.first
 	if rc.branches == nil {
 		rc.branches = rc.firstBr[:0]
@@ -424,10 +424,10 @@ func (b *branch) failover() bool {
 	b.final = true
 	rc.pending--
 	b.stopTimerC()
-	next := b.t
+	next := *b.t
 	next.dst, next.alts = b.t.alts[0], b.t.alts[1:]
 	rc.p.log.Debug("failover", "call_id", rc.req.CallID(), "from", b.t.dst.Addr, "to", next.dst.Addr)
-	rc.start(next)
+	rc.start(&next)
 	return true
 }
 

@@ -184,19 +184,19 @@ func TestLiteralHop(t *testing.T) {
 		ro   routing
 		want bool
 	}{
-		{routing{uri: uri("sip:bob@198.51.100.10:5060")}, true},
-		{routing{uri: uri("sip:bob@[2001:db8::1]")}, true},
-		{routing{uri: uri("sip:bob@example.com")}, false},
-		{routing{uri: uri("sip:bob@example.net")}, false},
-		{routing{uri: uri("sip:bob@example.com"), next: addr("sip:192.0.2.9;lr"), hasNx: true}, true},
-		{routing{uri: uri("sip:bob@198.51.100.10"), next: addr("sip:proxy.example.net;lr"), hasNx: true}, false},
+		{routing{routeEdit: routeEdit{uri: uri("sip:bob@198.51.100.10:5060")}}, true},
+		{routing{routeEdit: routeEdit{uri: uri("sip:bob@[2001:db8::1]")}}, true},
+		{routing{routeEdit: routeEdit{uri: uri("sip:bob@example.com")}}, false},
+		{routing{routeEdit: routeEdit{uri: uri("sip:bob@example.net")}}, false},
+		{routing{routeEdit: routeEdit{uri: uri("sip:bob@example.com")}, next: addr("sip:192.0.2.9;lr"), hasNx: true}, true},
+		{routing{routeEdit: routeEdit{uri: uri("sip:bob@198.51.100.10")}, next: addr("sip:proxy.example.net;lr"), hasNx: true}, false},
 	} {
 		if got := p.literalHop(&c.ro); got != c.want {
 			t.Errorf("%s via %s (%v): %v, want %v", c.ro.uri.String(), c.ro.next.URI.String(), c.ro.hasNx, got, c.want)
 		}
 	}
 	p.routes = []Route{{Prefix: "+49", Next: uri("sip:gw.example.net")}}
-	if p.literalHop(&routing{uri: uri("sip:bob@198.51.100.10:5060")}) {
+	if p.literalHop(&routing{routeEdit: routeEdit{uri: uri("sip:bob@198.51.100.10:5060")}}) {
 		t.Error("with static routes, a Request-URI hop is not known without them")
 	}
 }

@@ -425,19 +425,26 @@ func (p *Proxy) isUs(u sip.URI, src transport.Source) bool {
 // and the removal of the Route values naming us. apply makes the changes
 // on a copy to forward.
 type routing struct {
-	uri    sip.URI       // the Request-URI after the fix-up
-	fixed  bool          // the strict-router fix-up was made:
-	rest   []sip.Address // then the Route values left before the removal
-	pop    int           // the Route values naming us, removed from the top
-	next   sip.Address   // the first Route value left, when hasNext
+	routeEdit
+	next   sip.Address // the first Route value left, when hasNx
 	hasNx  bool
 	routed bool // a Route value or the Request-URI named us
+}
+
+// routeEdit is what a copy to forward needs of a routing: the changes to
+// make and whether the next hop is a strict router.
+type routeEdit struct {
+	uri        sip.URI       // the Request-URI after the fix-up
+	fixed      bool          // the strict-router fix-up was made:
+	rest       []sip.Address // then the Route values left before the removal
+	pop        int           // the Route values naming us, removed from the top
+	strictNext bool          // the first Route value left has no lr
 }
 
 // route applies §16.4 to r as it arrived through src, without changing
 // it. A Route value that does not parse is an error (400).
 func (p *Proxy) route(r *sip.Request, src transport.Source) (routing, error) {
-	ro := routing{uri: r.URI}
+	ro := routing{routeEdit: routeEdit{uri: r.URI}}
 	take := func(a sip.Address) {
 		if ro.hasNx {
 			return
@@ -448,6 +455,7 @@ func (p *Proxy) route(r *sip.Request, src transport.Source) (routing, error) {
 			return
 		}
 		ro.next, ro.hasNx = a, true
+		ro.strictNext = !a.URI.Params.Has("lr")
 	}
 	if r.URI.User == "" && r.URI.Params.Has("lr") && p.isUs(r.URI, src) {
 		routes, err := r.Routes()
@@ -481,7 +489,7 @@ func (p *Proxy) route(r *sip.Request, src transport.Source) (routing, error) {
 
 // apply makes the changes of the Route processing on r, a copy of the
 // request it was worked out for.
-func (ro *routing) apply(r *sip.Request) {
+func (ro *routeEdit) apply(r *sip.Request) {
 	r.URI = ro.uri
 	if ro.fixed {
 		r.Del("Route")
@@ -499,7 +507,7 @@ func (ro *routing) apply(r *sip.Request) {
 // Max-Forwards lowered, the proxy's Record-Route when rr (the request came
 // in through src), a strict next hop's Route rewriting, and via, the
 // proxy's Via, on top.
-func (p *Proxy) forward(r *sip.Request, ro *routing, t *target, src transport.Source, rr bool, via string) {
+func (p *Proxy) forward(r *sip.Request, ro *routeEdit, t *target, src transport.Source, rr bool, via string) {
 	r.URI = t.uri // step 2
 	for i := len(t.route) - 1; i >= 0; i-- {
 		r.Prepend("Route", t.route[i])
@@ -510,15 +518,17 @@ func (p *Proxy) forward(r *sip.Request, ro *routing, t *target, src transport.So
 	}
 	// Step 7: a next hop that is a strict router gets the Request-URI
 	// at the end of the Route, and its own URI as the Request-URI.
-	first, ok := ro.next, ro.hasNx
+	strict := ro.strictNext
 	if len(t.route) > 0 {
 		a, err := sip.ParseAddress(t.route[0])
-		first, ok = a, err == nil
+		strict = err == nil && !a.URI.Params.Has("lr")
 	}
-	if ok && !first.URI.Params.Has("lr") {
-		r.Add("Route", "<"+r.URI.String()+">")
-		r.URI = first.URI
-		r.PopFirst("Route")
+	if strict {
+		if first, err := r.Routes(); err == nil && len(first) > 0 {
+			r.Add("Route", "<"+r.URI.String()+">")
+			r.URI = first[0].URI
+			r.PopFirst("Route")
+		}
 	}
 	r.Prepend("Via", via) // step 8
 }

@@ -66,7 +66,7 @@ func (p *Proxy) forwardRequest(in *transport.Inbound, req *sip.Request) {
 	via := append(appendVia(b[:0], t.dst, out, ok), p.prefix...)
 	via = append(append(via, "s-"...), sum[:]...)
 	ro.apply(req)
-	p.forward(req, &ro, t, in.Source, false, string(via))
+	p.forward(req, &ro.routeEdit, t, in.Source, false, string(via))
 	if err := p.tp.SendRequest(req, t.dst); err != nil {
 		p.log.Debug("stray request not sent", "method", req.Method, "call_id", req.CallID(), "err", err)
 	}

@@ -185,7 +185,7 @@ func (s *Stateless) forwardRequest(in *transport.Inbound, req *sip.Request) {
 	via := append(appendVia(b[:0], t.dst, out, ok), p.prefix...)
 	via = append(append(append(via, hash[:]...), '-'), sum[:]...)
 	ro.apply(req)
-	p.forward(req, &ro, t, in.Source, rr, string(via))
+	p.forward(req, &ro.routeEdit, t, in.Source, rr, string(via))
 	// RFC 3263 §4.4: the first destination DNS gives — the same for each
 	// retransmission when the Resolver orders SRV records
 	// deterministically, as sipd serve's does in stateless mode; the next
