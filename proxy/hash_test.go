@@ -188,11 +188,11 @@ func TestLiteralHop(t *testing.T) {
 		{routing{routeEdit: routeEdit{uri: uri("sip:bob@[2001:db8::1]")}}, true},
 		{routing{routeEdit: routeEdit{uri: uri("sip:bob@example.com")}}, false},
 		{routing{routeEdit: routeEdit{uri: uri("sip:bob@example.net")}}, false},
-		{routing{routeEdit: routeEdit{uri: uri("sip:bob@example.com")}, next: addr("sip:192.0.2.9;lr"), hasNx: true}, true},
-		{routing{routeEdit: routeEdit{uri: uri("sip:bob@198.51.100.10")}, next: addr("sip:proxy.example.net;lr"), hasNx: true}, false},
+		{routing{routeEdit: routeEdit{uri: uri("sip:bob@example.com")}, next: addr("sip:192.0.2.9;lr"), hasNext: true}, true},
+		{routing{routeEdit: routeEdit{uri: uri("sip:bob@198.51.100.10")}, next: addr("sip:proxy.example.net;lr"), hasNext: true}, false},
 	} {
 		if got := p.literalHop(&c.ro); got != c.want {
-			t.Errorf("%s via %s (%v): %v, want %v", c.ro.uri.String(), c.ro.next.URI.String(), c.ro.hasNx, got, c.want)
+			t.Errorf("%s via %s (%v): %v, want %v", c.ro.uri.String(), c.ro.next.URI.String(), c.ro.hasNext, got, c.want)
 		}
 	}
 	p.routes = []Route{{Prefix: "+49", Next: uri("sip:gw.example.net")}}

@@ -426,9 +426,9 @@ func (p *Proxy) isUs(u sip.URI, src transport.Source) bool {
 // on a copy to forward.
 type routing struct {
 	routeEdit
-	next   sip.Address // the first Route value left, when hasNx
-	hasNx  bool
-	routed bool // a Route value or the Request-URI named us
+	next    sip.Address // the first Route value left, when hasNext
+	hasNext bool
+	routed  bool // a Route value or the Request-URI named us
 }
 
 // routeEdit is what a copy to forward needs of a routing: the changes to
@@ -446,7 +446,7 @@ type routeEdit struct {
 func (p *Proxy) route(r *sip.Request, src transport.Source) (routing, error) {
 	ro := routing{routeEdit: routeEdit{uri: r.URI}}
 	take := func(a sip.Address) {
-		if ro.hasNx {
+		if ro.hasNext {
 			return
 		}
 		if p.isUs(a.URI, src) {
@@ -454,7 +454,7 @@ func (p *Proxy) route(r *sip.Request, src transport.Source) (routing, error) {
 			ro.routed = true
 			return
 		}
-		ro.next, ro.hasNx = a, true
+		ro.next, ro.hasNext = a, true
 		ro.strictNext = !a.URI.Params.Has("lr")
 	}
 	if r.URI.User == "" && r.URI.Params.Has("lr") && p.isUs(r.URI, src) {
@@ -559,7 +559,7 @@ func group(ts []target) int {
 // processing, is applied; see target for the order. It appends them to ts.
 func (p *Proxy) targets(ctx context.Context, r *sip.Request, ro *routing, src transport.Source, ts []target) ([]target, error) {
 	// §16.6 step 6-7 via §16.5: a Route left names the next hop.
-	if ro.hasNx {
+	if ro.hasNext {
 		return p.hop(ctx, ro.uri, ro.next.URI, ts)
 	}
 	u := ro.uri
@@ -589,7 +589,7 @@ func (p *Proxy) targets(ctx context.Context, r *sip.Request, ro *routing, src tr
 // for those.
 func (p *Proxy) literalHop(ro *routing) bool {
 	next := ro.next.URI
-	if !ro.hasNx {
+	if !ro.hasNext {
 		if len(p.routes) > 0 || p.serves(ro.uri.Host) {
 			return false
 		}

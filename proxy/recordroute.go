@@ -80,8 +80,8 @@ func (p *Proxy) outbound(dst transport.Target) (l listener, ok bool) {
 // caller the inbound one. Then the proxy record-routes twice (RFC 5658,
 // as Kamailio's rr module does with enable_double_rr): the outbound
 // listener on top, the inbound one below, each with its transport
-// parameter. preprocessRoutes removes both when they come back in a Route,
-// as both name the proxy (§16.4).
+// parameter. The Route processing (Proxy.route) removes both when they
+// come back in a Route, as both name the proxy (§16.4).
 func (p *Proxy) recordRoute(r *sip.Request, src transport.Source, dst transport.Target) {
 	in := listener{transport: strings.ToUpper(cmpOr(src.Transport, transport.UDP)), addr: src.Local}
 	out, ok := p.outbound(dst)
