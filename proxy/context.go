@@ -8,7 +8,6 @@ import (
 
 	"github.com/sipd/sipd/sip"
 	"github.com/sipd/sipd/transaction"
-	"github.com/sipd/sipd/transport"
 )
 
 // respContext is the response context of one proxied request (RFC 3261
@@ -25,44 +24,49 @@ import (
 type respContext struct {
 	p           *Proxy
 	tx          *transaction.ServerTx
-	req         *sip.Request // as received; responses made here answer it
-	fwd         *sip.Request // after Route processing; each branch clones it
-	hash        string
+	req         *sip.Request // as received; responses made here answer it, each branch forwards a copy
+	ro          routeEdit    // the Route processing of req (§16.4)
+	hash        hashHex
 	recordRoute bool // record-route each branch (§16.6 step 4)
 	invite      bool
 
 	mu        sync.Mutex
-	groups    [][]target // the groups not tried yet
+	targets   []target  // the targets not tried yet, by groups (see target)
+	target1   [1]target // the array of targets when there is one
 	branches  []*branch
+	first     branch          // the first branch, kept here: one allocation less
+	firstBr   [1]*branch      // the array of branches while there is one
 	pending   int             // branches without a final response
 	finals    []*sip.Response // non-2xx final responses, ready to go upstream
 	got6xx    bool
 	recursed  int // targets added from 3xx responses (recurse.go)
 	cancelled bool
 	finalSent bool
-	stopCtx   func() bool // unregisters abort from the server's context; nil until set
+	watch     *ctxWatch   // aborts it when the server's context ends (see Proxy.watch)
+	stopCtx   func() bool // or this unregisters abort from the context; nil until set
 }
 
 // branch is one client transaction of a respContext.
 type branch struct {
 	rc          *respContext
-	t           target
+	t           *target // in rc's targets, or its own after a failover
 	client      *transaction.ClientTx
 	timerC      *time.Timer
 	provisional bool // a 1xx arrived
 	final       bool // counted as finished in rc.pending
 }
 
-func newRespContext(p *Proxy, tx *transaction.ServerTx, req, fwd *sip.Request, hash string, groups [][]target) *respContext {
-	return &respContext{
+func newRespContext(p *Proxy, tx *transaction.ServerTx, req *sip.Request, ro *routing, hash hashHex, ts []target) *respContext {
+	rc := &respContext{
 		p:      p,
 		tx:     tx,
 		req:    req,
-		fwd:    fwd,
+		ro:     ro.routeEdit,
 		hash:   hash,
 		invite: req.Method == sip.MethodInvite,
-		groups: groups,
 	}
+	rc.targets = append(rc.target1[:0], ts...) // ts may be the caller's
+	return rc
 }
 
 // begin forwards the request to the first group of targets and returns;
@@ -75,7 +79,7 @@ func newRespContext(p *Proxy, tx *transaction.ServerTx, req, fwd *sip.Request, h
 // none is missed.
 func (rc *respContext) begin(ctx context.Context) {
 	if rc.invite {
-		rc.p.calls.Store(rc.tx, rc)
+		rc.p.addCall(rc)
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -85,13 +89,13 @@ func (rc *respContext) begin(ctx context.Context) {
 			// Cancelled while queued: nothing goes downstream, and the
 			// answer is 487 (§16.10).
 			rc.cancelled = true
-			rc.groups = nil
+			rc.targets = nil
 		default:
 		}
 	}
 	rc.next()
 	if !rc.finalSent {
-		rc.stopCtx = context.AfterFunc(ctx, rc.abort)
+		rc.p.watch(ctx, rc)
 	}
 }
 
@@ -106,7 +110,7 @@ func (rc *respContext) cancel() {
 		return
 	}
 	rc.cancelled = true
-	rc.groups = nil
+	rc.targets = nil
 	rc.cancelPending()
 	rc.next()
 }
@@ -117,11 +121,11 @@ func (rc *respContext) cancel() {
 func (rc *respContext) abort() {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	rc.p.calls.CompareAndDelete(rc.tx, rc)
+	rc.p.removeCall(rc)
 	if rc.finalSent {
 		return
 	}
-	rc.groups = nil
+	rc.targets = nil
 	rc.cancelPending()
 	for _, b := range rc.branches {
 		b.stopTimerC()
@@ -135,11 +139,11 @@ func (rc *respContext) abort() {
 func (rc *respContext) shutdown() {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	rc.p.calls.CompareAndDelete(rc.tx, rc)
+	rc.p.removeCall(rc)
 	if rc.finalSent {
 		return
 	}
-	rc.groups = nil
+	rc.targets = nil
 	rc.cancelPending()
 	for _, b := range rc.branches {
 		b.stopTimerC()
@@ -153,40 +157,31 @@ func (rc *respContext) shutdown() {
 // the best response when none is left (§16.7 step 4). rc.mu is held.
 func (rc *respContext) next() {
 	for rc.pending == 0 && !rc.finalSent {
-		if len(rc.groups) == 0 || rc.got6xx || rc.cancelled {
+		if len(rc.targets) == 0 || rc.got6xx || rc.cancelled {
 			rc.sendBest()
 			return
 		}
-		g := rc.groups[0]
-		rc.groups = rc.groups[1:]
-		for _, t := range g {
-			rc.start(t)
+		n := group(rc.targets)
+		g := rc.targets[:n]
+		rc.targets = rc.targets[n:]
+		for i := range g {
+			rc.start(&g[i])
 		}
 	}
 }
 
 // start forwards a copy of the request to t (§16.6). rc.mu is held.
-func (rc *respContext) start(t target) {
-	r := rc.fwd.Clone()
-	r.URI = t.uri // step 2
-	for i := len(t.route) - 1; i >= 0; i-- {
-		r.Prepend("Route", t.route[i])
+func (rc *respContext) start(t *target) {
+	r := rc.req.Clone() // step 1
+	rc.ro.apply(r)
+	rc.p.forward(r, &rc.ro, t, rc.tx.Source(), rc.recordRoute, rc.p.viaValue(t.dst, rc.hash))
+	b := &rc.first
+	if rc.branches == nil {
+		rc.branches = rc.firstBr[:0]
+	} else {
+		b = &branch{}
 	}
-	r.DecMaxForwards() // step 3
-	if rc.recordRoute {
-		rc.p.recordRoute(r, rc.tx.Source(), t.dst) // step 4
-	}
-	// Step 7: a next hop that is a strict router gets the Request-URI
-	// at the end of the Route, and its own URI as the Request-URI.
-	if routes, err := r.Routes(); err == nil && len(routes) > 0 && !routes[0].URI.Params.Has("lr") {
-		r.Add("Route", "<"+r.URI.String()+">")
-		r.URI = routes[0].URI
-		r.PopFirst("Route")
-	}
-	// Step 8: our Via; the transport fills in sent-by.
-	r.PushVia(sip.Via{Proto: sip.Version, Transport: cmpOr(t.dst.Transport, transport.UDP), Host: "0.0.0.0",
-		Params: sip.Params(";branch=" + rc.p.branch(rc.hash))})
-	b := &branch{rc: rc, t: t}
+	*b = branch{rc: rc, t: t}
 	rc.branches = append(rc.branches, b)
 	rc.pending++
 	ct, err := rc.p.tl.Request(r, t.dst, b)
@@ -220,11 +215,9 @@ func (rc *respContext) respond(resp *sip.Response) {
 	if resp.StatusCode >= 200 && !rc.finalSent {
 		rc.finalSent = true
 		if rc.invite {
-			rc.p.calls.CompareAndDelete(rc.tx, rc)
+			rc.p.removeCall(rc)
 		}
-		if rc.stopCtx != nil {
-			rc.stopCtx()
-		}
+		rc.p.unwatch(rc)
 	}
 }
 
@@ -315,10 +308,13 @@ func chooseBest(finals []*sip.Response) *sip.Response {
 	return best
 }
 
-// HandleResponse implements transaction.ClientHandler (§16.7).
+// HandleResponse implements transaction.ClientHandler (§16.7). The
+// response is the branch's from now on — the client transaction is done
+// with it once it passes it up — so it is changed and sent upstream
+// itself, not a copy.
 func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 	rc := b.rc
-	r := resp.Clone()
+	r := resp
 	r.PopVia() // step 3: our Via
 	if !r.Has("Via") {
 		// Step 3: with no Via left the response was meant for us and is
@@ -391,7 +387,7 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 		if code >= 600 && rc.invite {
 			// Step 5: a 6xx ends the search; the rest are cancelled.
 			rc.got6xx = true
-			rc.groups = nil
+			rc.targets = nil
 			rc.cancelPending()
 		}
 		rc.next()
@@ -435,10 +431,10 @@ func (b *branch) failover() bool {
 	b.final = true
 	rc.pending--
 	b.stopTimerC()
-	next := b.t
+	next := *b.t
 	next.dst, next.alts = b.t.alts[0], b.t.alts[1:]
 	rc.p.log.Debug("failover", "call_id", rc.req.CallID(), "from", b.t.dst.Addr, "to", next.dst.Addr)
-	rc.start(next)
+	rc.start(&next)
 	return true
 }
 

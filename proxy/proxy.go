@@ -6,11 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,10 +143,18 @@ type Proxy struct {
 	recurse bool
 	ls      atomic.Pointer[[]listener] // see AddListener
 
+	rrValues atomic.Pointer[[]rrValue] // see recordRouteValue
+
+	watchMu sync.Mutex
+	watches map[context.Context]*ctxWatch // see watch
+
 	// calls holds the response context of each INVITE whose final
 	// response has not gone upstream, by its server transaction, for the
 	// CANCEL that cancels it (serveCancel).
-	calls sync.Map // *transaction.ServerTx -> *respContext
+	// A map under a mutex rather than a sync.Map, which allocates an
+	// entry per store.
+	callsMu sync.Mutex
+	calls   map[*transaction.ServerTx]*respContext
 }
 
 // New returns a proxy that opens client transactions on tl, sends
@@ -275,10 +281,13 @@ func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip
 		return tx.Respond(resp)
 	}
 
-	fwd := req.Clone()
 	src := tx.Source()
-	routed := p.preprocessRoutes(fwd, src)
-	groups, err := p.targets(ctx, fwd, routed, src)
+	ro, err := p.route(req, src)
+	var tbuf [1]target // room for one target, the common case
+	ts := tbuf[:0]
+	if err == nil {
+		ts, err = p.targets(ctx, req, &ro, src, ts)
+	}
 	if err != nil {
 		if p.log.Enabled(ctx, slog.LevelDebug) {
 			code, reason := sip.StatusOf(err)
@@ -287,7 +296,7 @@ func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip
 		}
 		return err
 	}
-	rc := newRespContext(p, tx, req, fwd, hash, groups)
+	rc := newRespContext(p, tx, req, &ro, hash, ts)
 	if p.rr && recordRoutes(req) {
 		rc.recordRoute = true
 	}
@@ -303,10 +312,15 @@ func (p *Proxy) ServeSIP(ctx context.Context, tx *transaction.ServerTx, req *sip
 // away for maintenance (RFC 3261 §21.5.4) — rather than nothing. Requests
 // other than INVITE end by their own timers.
 func (p *Proxy) Shutdown() {
-	p.calls.Range(func(_, v any) bool {
-		v.(*respContext).shutdown()
-		return true
-	})
+	p.callsMu.Lock()
+	rcs := make([]*respContext, 0, len(p.calls))
+	for _, rc := range p.calls {
+		rcs = append(rcs, rc)
+	}
+	p.callsMu.Unlock()
+	for _, rc := range rcs {
+		rc.shutdown()
+	}
 }
 
 // serveCancel answers a CANCEL (§16.10): 200 when it matches an INVITE
@@ -320,10 +334,36 @@ func (p *Proxy) serveCancel(tx *transaction.ServerTx, req *sip.Request) error {
 		return errNoCancelled
 	}
 	err := tx.Respond(response(req, sip.StatusOK))
-	if v, ok := p.calls.Load(inv); ok {
-		v.(*respContext).cancel()
+	if rc := p.call(inv); rc != nil {
+		rc.cancel()
 	}
 	return err
+}
+
+// call returns the response context of the INVITE of tx, or nil.
+func (p *Proxy) call(tx *transaction.ServerTx) *respContext {
+	p.callsMu.Lock()
+	defer p.callsMu.Unlock()
+	return p.calls[tx]
+}
+
+// addCall enters rc in p.calls.
+func (p *Proxy) addCall(rc *respContext) {
+	p.callsMu.Lock()
+	if p.calls == nil {
+		p.calls = make(map[*transaction.ServerTx]*respContext)
+	}
+	p.calls[rc.tx] = rc
+	p.callsMu.Unlock()
+}
+
+// removeCall takes rc out of p.calls, if it is there.
+func (p *Proxy) removeCall(rc *respContext) {
+	p.callsMu.Lock()
+	if p.calls[rc.tx] == rc {
+		delete(p.calls, rc.tx)
+	}
+	p.callsMu.Unlock()
 }
 
 // recordRoutes reports whether the proxy record-routes req: a request
@@ -387,104 +427,220 @@ func (p *Proxy) isUs(u sip.URI, src transport.Source) bool {
 	return p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port())
 }
 
-// preprocessRoutes applies RFC 3261 §16.4 to r: the fix-up for a strict
-// router upstream, which put our Record-Route in the Request-URI, and the
-// removal of the Route values naming us. It reports whether any did.
-func (p *Proxy) preprocessRoutes(r *sip.Request, src transport.Source) bool {
-	routed := false
+// routing is what the Route processing of RFC 3261 §16.4 makes of a
+// received request, worked out without changing it: the fix-up for a
+// strict router upstream, which put our Record-Route in the Request-URI,
+// and the removal of the Route values naming us. apply makes the changes
+// on a copy to forward.
+type routing struct {
+	routeEdit
+	next    sip.Address // the first Route value left, when hasNext
+	hasNext bool
+	routed  bool // a Route value or the Request-URI named us
+}
+
+// routeEdit is what a copy to forward needs of a routing: the changes to
+// make and whether the next hop is a strict router.
+type routeEdit struct {
+	uri        sip.URI       // the Request-URI after the fix-up
+	fixed      bool          // the strict-router fix-up was made:
+	rest       []sip.Address // then the Route values left before the removal
+	pop        int           // the Route values naming us, removed from the top
+	strictNext bool          // the first Route value left has no lr
+}
+
+// route applies §16.4 to r as it arrived through src, without changing
+// it. A Route value that does not parse is an error (400).
+func (p *Proxy) route(r *sip.Request, src transport.Source) (routing, error) {
+	ro := routing{routeEdit: routeEdit{uri: r.URI}}
+	take := func(a sip.Address) {
+		if ro.hasNext {
+			return
+		}
+		if p.isUs(a.URI, src) {
+			ro.pop++
+			ro.routed = true
+			return
+		}
+		ro.next, ro.hasNext = a, true
+		ro.strictNext = !a.URI.Params.Has("lr")
+	}
 	if r.URI.User == "" && r.URI.Params.Has("lr") && p.isUs(r.URI, src) {
-		if routes, err := r.Routes(); err == nil && len(routes) > 0 {
-			last := routes[len(routes)-1]
-			r.URI = last.URI
-			r.Del("Route")
-			for _, a := range routes[:len(routes)-1] {
-				r.Add("Route", a.String())
-			}
-			routed = true
-		}
-	}
-	for {
 		routes, err := r.Routes()
-		if err != nil || len(routes) == 0 || !p.isUs(routes[0].URI, src) {
-			break
+		if err != nil {
+			return ro, err
 		}
-		r.PopFirst("Route")
-		routed = true
+		if len(routes) > 0 {
+			ro.uri, ro.fixed, ro.rest, ro.routed = routes[len(routes)-1].URI, true, routes[:len(routes)-1], true
+			for _, a := range ro.rest {
+				take(a)
+			}
+			return ro, nil
+		}
 	}
-	return routed
+	bad := false
+	r.EachValue("Route", func(v string) bool {
+		a, err := sip.ParseAddress(v)
+		if err != nil {
+			bad = true
+			return false
+		}
+		take(a)
+		return true
+	})
+	if bad {
+		_, err := r.Routes() // the error, naming its header
+		return ro, err
+	}
+	return ro, nil
+}
+
+// apply makes the changes of the Route processing on r, a copy of the
+// request it was worked out for.
+func (ro *routeEdit) apply(r *sip.Request) {
+	r.URI = ro.uri
+	if ro.fixed {
+		r.Del("Route")
+		for _, a := range ro.rest {
+			r.Add("Route", a.String())
+		}
+	}
+	for range ro.pop {
+		r.PopFirst("Route")
+	}
+}
+
+// forward makes r, a copy of the received request with ro applied, the
+// request for target t (§16.6 steps 2-8): its Request-URI and Route set,
+// Max-Forwards lowered, the proxy's Record-Route when rr (the request came
+// in through src), a strict next hop's Route rewriting, and via, the
+// proxy's Via, on top.
+func (p *Proxy) forward(r *sip.Request, ro *routeEdit, t *target, src transport.Source, rr bool, via string) {
+	r.URI = t.uri // step 2
+	for i := len(t.route) - 1; i >= 0; i-- {
+		r.Prepend("Route", t.route[i])
+	}
+	r.DecMaxForwards() // step 3
+	if rr {
+		p.recordRoute(r, src, t.dst) // step 4
+	}
+	// Step 7: a next hop that is a strict router gets the Request-URI
+	// at the end of the Route, and its own URI as the Request-URI.
+	strict := ro.strictNext
+	if len(t.route) > 0 {
+		a, err := sip.ParseAddress(t.route[0])
+		strict = err == nil && !a.URI.Params.Has("lr")
+	}
+	if strict {
+		if first, err := r.Routes(); err == nil && len(first) > 0 {
+			r.Add("Route", "<"+r.URI.String()+">")
+			r.URI = first[0].URI
+			r.PopFirst("Route")
+		}
+	}
+	r.Prepend("Via", via) // step 8
 }
 
 // target is one destination of a request: its Request-URI, the Route
 // values to put on top (a binding's Path, RFC 3327) and where to send it.
+// Targets come in groups of equal q, highest first: those of a group are
+// tried at once, the groups one after the other (§16.6).
 type target struct {
 	uri   sip.URI
 	route []string
 	dst   transport.Target
 	alts  []transport.Target // where to try next when dst fails (RFC 3263 §4.3)
+	q     int
 }
 
-// targets determines where r goes (§16.5), in groups tried one after the
-// other; the targets of a group are tried at once.
-func (p *Proxy) targets(ctx context.Context, r *sip.Request, routed bool, src transport.Source) ([][]target, error) {
-	// §16.6 step 6-7 via §16.5: a Route left names the next hop.
-	if routes, err := r.Routes(); err != nil {
-		return nil, err
-	} else if len(routes) > 0 {
-		return p.hop(ctx, r.URI, routes[0].URI)
+// group returns the length of the first group of ts: the targets of its
+// first target's q.
+func group(ts []target) int {
+	n := 1
+	for n < len(ts) && ts[n].q == ts[0].q {
+		n++
 	}
-	u := r.URI
+	return n
+}
+
+// targets determines where r goes (§16.5), once ro, the Route
+// processing, is applied; see target for the order. It appends them to ts.
+func (p *Proxy) targets(ctx context.Context, r *sip.Request, ro *routing, src transport.Source, ts []target) ([]target, error) {
+	// §16.6 step 6-7 via §16.5: a Route left names the next hop.
+	if ro.hasNext {
+		return p.hop(ctx, ro.uri, ro.next.URI, ts)
+	}
+	u := ro.uri
 	ours := p.serves(u.Host) && (u.Port == 0 || uint16(u.Port) == src.Local.Port())
-	if !ours && !routed && !p.fromUs(r) {
+	if !ours && !ro.routed && !p.fromUs(r) {
 		return nil, errRelay
 	}
 	// Static routes: local policy before the location service and DNS.
 	for i := range p.routes {
 		if rt := &p.routes[i]; rt.matches(u) {
-			return p.hop(ctx, u, rt.Next)
+			return p.hop(ctx, u, rt.Next, ts)
 		}
 	}
 	if ours {
 		if u.User == "" {
 			return nil, errNotFound // addressed to us, and nothing here answers it
 		}
-		return p.lookup(ctx, u)
+		return p.lookup(ctx, u, ts)
 	}
-	return p.hop(ctx, u, u)
+	return p.hop(ctx, u, u, ts)
+}
+
+// literalHop reports whether targets finds the next hop after ro without
+// a lookup: a Route left, or else a Request-URI outside our domains with
+// no static routes to consider, that names an IP address (RFC 3263 §4.2),
+// as in-dialog requests mostly do. The stateless forwards need no timeout
+// for those.
+func (p *Proxy) literalHop(ro *routing) bool {
+	next := ro.next.URI
+	if !ro.hasNext {
+		if len(p.routes) > 0 || p.serves(ro.uri.Host) {
+			return false
+		}
+		next = ro.uri
+	}
+	_, err := resolve(next)
+	return err == nil
 }
 
 // hop returns the one target of a request with Request-URI u sent to the
 // next hop next: its resolved destinations, the first to try and the
 // others for failover (RFC 3263 §4.3).
-func (p *Proxy) hop(ctx context.Context, u, next sip.URI) ([][]target, error) {
-	dsts, err := p.resolve(ctx, next)
+func (p *Proxy) hop(ctx context.Context, u, next sip.URI, ts []target) ([]target, error) {
+	dst, alts, err := p.resolve(ctx, next)
 	if err != nil {
 		return nil, err
 	}
-	return [][]target{{{uri: u, dst: dsts[0], alts: dsts[1:]}}}, nil
+	return append(ts, target{uri: u, dst: dst, alts: alts}), nil
 }
 
 // resolve returns where a request for u goes, in the order to try (RFC
-// 3263 §4): an IP literal as it is, a host name through the Resolver.
-func (p *Proxy) resolve(ctx context.Context, u sip.URI) ([]transport.Target, error) {
+// 3263 §4): an IP literal as it is, a host name through the Resolver; the
+// first destination and the others.
+func (p *Proxy) resolve(ctx context.Context, u sip.URI) (transport.Target, []transport.Target, error) {
 	dst, err := resolve(u)
 	if err == nil {
-		return []transport.Target{dst}, nil
+		return dst, nil, nil
 	}
 	if err != errNoRoute || p.res == nil {
-		return nil, err
+		return dst, nil, err
 	}
 	dsts, err := p.res.Resolve(ctx, u)
 	switch {
 	case errors.Is(err, dns.ErrNotFound):
-		return nil, errUnresolvable
+		return dst, nil, errUnresolvable
 	case err != nil:
 		// The next hop could not be looked up: as a transport error
 		// would, it ends as a 500 upstream (§16.7 step 6, §16.9).
-		return nil, &sip.StatusError{Code: sip.StatusInternalServerError, Reason: "Server Internal Error - DNS failure", Err: err}
+		return dst, nil, &sip.StatusError{Code: sip.StatusInternalServerError, Reason: "Server Internal Error - DNS failure", Err: err}
 	case len(dsts) == 0:
-		return nil, errUnresolvable
+		return dst, nil, errUnresolvable
 	}
-	return dsts, nil
+	return dsts[0], dsts[1:], nil
 }
 
 // fromUs reports whether r's From names one of our domains.
@@ -495,7 +651,7 @@ func (p *Proxy) fromUs(r *sip.Request) bool {
 
 // lookup returns the contacts of the user u names, grouped by q, highest
 // first (§16.5, §16.6: parallel within a q, serial across).
-func (p *Proxy) lookup(ctx context.Context, u sip.URI) ([][]target, error) {
+func (p *Proxy) lookup(ctx context.Context, u sip.URI, ts []target) ([]target, error) {
 	aor, err := location.CanonicalAOR(u)
 	if err != nil {
 		return nil, &sip.StatusError{Code: sip.StatusBadRequest, Reason: "Bad Request-URI", Err: err}
@@ -508,8 +664,7 @@ func (p *Proxy) lookup(ctx context.Context, u sip.URI) ([][]target, error) {
 		return nil, p.noBinding(ctx, u, aor)
 	}
 	slices.SortStableFunc(bs, func(a, b location.Binding) int { return b.Q - a.Q })
-	var groups [][]target
-	lastQ := -1
+	ts = slices.Grow(ts, len(bs))
 	for i := range bs {
 		b := &bs[i]
 		t, ok := bindingTarget(b)
@@ -518,16 +673,13 @@ func (p *Proxy) lookup(ctx context.Context, u sip.URI) ([][]target, error) {
 			p.log.Debug("binding skipped", "aor", aor, "contact", b.Contact)
 			continue
 		}
-		if b.Q != lastQ || len(groups) == 0 {
-			groups = append(groups, nil)
-			lastQ = b.Q
-		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], t)
+		t.q = b.Q
+		ts = append(ts, t)
 	}
-	if len(groups) == 0 {
+	if len(ts) == 0 {
 		return nil, errNoTarget
 	}
-	return groups, nil
+	return ts, nil
 }
 
 // bindingTarget makes the target of a binding: its contact as the
@@ -635,45 +787,35 @@ func hostIP(h string) (netip.Addr, bool) {
 // number, Route, Proxy-Require and Proxy-Authorization. The top Via the RFC
 // also names is left out: a looped request comes back with our own Via on
 // top, so including it would never see a loop.
-func loopHash(r *sip.Request) string {
-	h := fnv.New64a()
-	w := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
-	w(r.URI.String())
-	w(r.FromTag())
-	w(r.ToTag())
-	w(r.CallID())
+func loopHash(r *sip.Request) hashHex {
+	h := newFNV64a()
+	h.fieldURI(&r.URI)
+	h.field(r.FromTag())
+	h.field(r.ToTag())
+	h.field(r.CallID())
 	if cs, err := r.CSeq(); err == nil {
-		w(strconv.FormatUint(uint64(cs.Seq), 10))
+		h.fieldUint(cs.Seq)
 	}
 	for _, name := range [...]string{"Route", "Proxy-Require", "Proxy-Authorization"} {
-		for v := range r.Lines(name) {
-			w(v)
-		}
+		r.EachLine(name, func(v string) bool { h.field(v); return true })
 	}
-	var b [8]byte
-	return hex.EncodeToString(h.Sum(b[:0]))
+	return h.hex()
 }
 
 // looped reports whether a Via of ours carries the same loop hash: the
 // request came back unchanged, a loop rather than a spiral (§16.3 step 4).
-func (p *Proxy) looped(r *sip.Request, hash string) bool {
-	vias, err := r.Vias()
-	if err != nil {
-		return false
-	}
-	for _, v := range vias {
-		b := v.Branch()
-		if strings.HasPrefix(b, p.prefix) && strings.HasPrefix(b[len(p.prefix):], hash+"-") {
-			return true
+// A Via that does not parse is no loop (Validate has refused it before).
+func (p *Proxy) looped(r *sip.Request, hash hashHex) bool {
+	found := false
+	r.EachValue("Via", func(s string) bool {
+		if !strings.Contains(s, p.prefix) {
+			return true // not ours: no need to parse it
 		}
-	}
-	return false
-}
-
-// branch returns a new branch for a request forwarded with loop hash:
-// ours (the prefix), the hash, and NewBranch's randomness for uniqueness.
-func (p *Proxy) branch(hash string) string {
-	return p.prefix + hash + "-" + transaction.NewBranch()[len(sip.MagicCookie):]
+		v, err := sip.ParseVia(s)
+		found = err == nil && p.hasLoopHash(v.Branch(), &hash)
+		return !found
+	})
+	return found
 }
 
 // newPrefix returns the start of a proxy's branches: the magic cookie and

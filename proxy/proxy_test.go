@@ -545,7 +545,9 @@ func TestStrayAck(t *testing.T) {
 		h := newHarness(t, Config{})
 		ack := request{method: sip.MethodAck, ruri: "sip:bob@203.0.113.7:5062", toTag: "b1", branch: "z9hG4bK-ack-1",
 			headers: []string{"Route: <sip:192.0.2.1:5060;transport=tcp;lr>, <sip:198.51.100.77:5070;lr>"}}.build(t)
-		h.fromCaller(ack)
+		// Each is its own message, as the transport parses it: the proxy
+		// forwards the one it is given.
+		h.fromCaller(reparse(t, ack))
 		h.fromCaller(reparse(t, ack))
 		reqs := h.tp.requests()
 		if len(reqs) != 2 {
@@ -650,9 +652,9 @@ func TestRingingHoldsNoGoroutine(t *testing.T) {
 }
 
 func countCalls(p *Proxy) int {
-	n := 0
-	p.calls.Range(func(any, any) bool { n++; return true })
-	return n
+	p.callsMu.Lock()
+	defer p.callsMu.Unlock()
+	return len(p.calls)
 }
 
 // TestServerContextEnds: when the server's context ends (it closes), the
@@ -677,6 +679,64 @@ func TestServerContextEnds(t *testing.T) {
 		h.answer(h.invite(0), sip.StatusRequestTerminated)
 		if got := upLog(h.tp.responses()); !slices.Equal(got, []string{"180 INVITE", "487 INVITE"}) {
 			t.Errorf("upstream %q", got)
+		}
+	})
+}
+
+// TestServerContextWatch: the requests the server passes with one
+// context share one watch of it; a request that got its final response
+// leaves it, and when the context ends every request still in it is
+// aborted — its ringing branch cancelled — and the watch is gone.
+func TestServerContextWatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		h.core.ctx = ctx
+		h.registerBob(1000)
+		for range 3 {
+			h.fromCaller(request{}.build(t))
+		}
+		invites := h.tp.requests()
+		if len(invites) != 3 {
+			t.Fatalf("sent %q, want 3 INVITEs", downLog(invites))
+		}
+		for _, fwd := range invites {
+			h.answer(fwd, sip.StatusRinging)
+		}
+		watched := func() (watches, rcs int) {
+			h.px.watchMu.Lock()
+			defer h.px.watchMu.Unlock()
+			for _, w := range h.px.watches {
+				rcs += len(w.rcs)
+			}
+			return len(h.px.watches), rcs
+		}
+		if w, n := watched(); w != 1 || n != 3 {
+			t.Fatalf("%d watches of %d requests, want 1 of 3", w, n)
+		}
+		h.answer(invites[0], sip.StatusOK)
+		if w, n := watched(); w != 1 || n != 2 {
+			t.Fatalf("after a 200: %d watches of %d requests, want 1 of 2", w, n)
+		}
+		cancel()
+		synctest.Wait()
+		cancels := 0
+		for _, s := range h.tp.requests() {
+			if s.req.Method == sip.MethodCancel {
+				cancels++
+				if s.req.CallID() == invites[0].req.CallID() {
+					t.Error("the answered call was cancelled")
+				}
+			}
+		}
+		if cancels != 2 {
+			t.Errorf("%d CANCELs, want one for each call still ringing", cancels)
+		}
+		if w, n := watched(); w != 0 || n != 0 {
+			t.Errorf("after the end: %d watches of %d requests", w, n)
+		}
+		if n := countCalls(h.px); n != 0 {
+			t.Errorf("%d response contexts left in Proxy.calls", n)
 		}
 	})
 }

@@ -80,8 +80,8 @@ func (p *Proxy) outbound(dst transport.Target) (l listener, ok bool) {
 // caller the inbound one. Then the proxy record-routes twice (RFC 5658,
 // as Kamailio's rr module does with enable_double_rr): the outbound
 // listener on top, the inbound one below, each with its transport
-// parameter. preprocessRoutes removes both when they come back in a Route,
-// as both name the proxy (§16.4).
+// parameter. The Route processing (Proxy.route) removes both when they
+// come back in a Route, as both name the proxy (§16.4).
 func (p *Proxy) recordRoute(r *sip.Request, src transport.Source, dst transport.Target) {
 	in := listener{transport: strings.ToUpper(cmpOr(src.Transport, transport.UDP)), addr: src.Local}
 	out, ok := p.outbound(dst)
@@ -120,11 +120,46 @@ func localAddrFor(dst netip.AddrPort, fallback netip.Addr) netip.Addr {
 	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
 }
 
+// rrValue is a Record-Route value made for a listener, kept for the next
+// request through it (see recordRouteValue).
+type rrValue struct {
+	l        listener
+	explicit bool
+	v        string
+}
+
+// maxRRValues bounds the Record-Route values kept: one or two per
+// listener, and listeners are few; past it, values are made anew.
+const maxRRValues = 32
+
 // recordRouteValue is a Record-Route value naming the listener l: its
 // address and port, with ;lr, and its transport parameter — always when
 // explicit (double record-routing), else for transports other than UDP.
 // An unspecified address has nothing to name; the first domain stands in.
+// A value once made is kept: the same listener gets the same string, made
+// and allocated once rather than per request.
 func (p *Proxy) recordRouteValue(l listener, explicit bool) string {
+	old := p.rrValues.Load()
+	if old != nil {
+		for _, e := range *old {
+			if e.l == l && e.explicit == explicit {
+				return e.v
+			}
+		}
+	}
+	v := p.makeRecordRouteValue(l, explicit)
+	if old == nil || len(*old) < maxRRValues {
+		var next []rrValue
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, rrValue{l, explicit, v})
+		p.rrValues.CompareAndSwap(old, &next) // lost to another: made again next time
+	}
+	return v
+}
+
+func (p *Proxy) makeRecordRouteValue(l listener, explicit bool) string {
 	host := p.firstDomain()
 	if a := l.addr.Addr(); a.IsValid() && !a.IsUnspecified() {
 		host = hostString(a.Unmap())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -178,5 +179,40 @@ func addListeners(p *Proxy, ls []string) {
 	for _, l := range ls {
 		network, addr, _ := strings.Cut(l, " ")
 		p.AddListener(network, netip.MustParseAddrPort(addr))
+	}
+}
+
+// TestRecordRouteValueKept: a listener's Record-Route value is made once
+// and then found again, without allocating; each listener and form keeps
+// its own; past maxRRValues values are still right, only made anew.
+func TestRecordRouteValueKept(t *testing.T) {
+	p := &Proxy{domains: map[string]struct{}{"example.com": {}}}
+	udp := listener{transport: transport.UDP, addr: netip.MustParseAddrPort("192.0.2.1:5060")}
+	tcp := listener{transport: transport.TCP, addr: netip.MustParseAddrPort("[2001:db8::1]:5070")}
+	want := map[string]string{
+		p.recordRouteValue(udp, false): "<sip:192.0.2.1:5060;lr>",
+		p.recordRouteValue(udp, true):  "<sip:192.0.2.1:5060;transport=udp;lr>",
+		p.recordRouteValue(tcp, false): "<sip:[2001:db8::1]:5070;transport=tcp;lr>",
+	}
+	for got, w := range want {
+		if got != w {
+			t.Errorf("Record-Route %q, want %q", got, w)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if p.recordRouteValue(tcp, false) != "<sip:[2001:db8::1]:5070;transport=tcp;lr>" {
+			t.Fatal("value changed")
+		}
+	}); n != 0 && !raceEnabled {
+		t.Errorf("a kept value costs %v allocations", n)
+	}
+	for i := range maxRRValues + 5 {
+		l := listener{transport: transport.UDP, addr: netip.AddrPortFrom(udp.addr.Addr(), uint16(6000+i))}
+		if v := p.recordRouteValue(l, false); v != "<sip:192.0.2.1:"+strconv.Itoa(6000+i)+";lr>" {
+			t.Fatalf("listener %d: %q", i, v)
+		}
+	}
+	if n := len(*p.rrValues.Load()); n != maxRRValues {
+		t.Errorf("%d values kept, want the bound %d", n, maxRRValues)
 	}
 }

@@ -2,8 +2,6 @@ package proxy
 
 import (
 	"context"
-	"encoding/hex"
-	"hash/fnv"
 	"time"
 
 	"github.com/sipd/sipd/sip"
@@ -21,7 +19,8 @@ const strayLookupTimeout = 2 * time.Second
 // §16.4; a 2xx to an INVITE that arrives after its client transaction ended
 // (a retransmission, or a fork's late answer, RFC 6026 §8.4) goes upstream
 // by its Via once ours is removed. Other stray responses are dropped (RFC
-// 6026 §8.9), as is anything that cannot be forwarded.
+// 6026 §8.9), as is anything that cannot be forwarded. The message belongs
+// to the proxy from then on: it forwards the message itself, changed.
 func (p *Proxy) HandleStray(in *transport.Inbound) {
 	switch m := in.Msg.(type) {
 	case *sip.Request:
@@ -43,41 +42,46 @@ func (p *Proxy) forwardRequest(in *transport.Inbound, req *sip.Request) {
 	if err != nil {
 		return
 	}
-	r := req.Clone()
-	routed := p.preprocessRoutes(r, in.Source)
-	ctx, cancel := context.WithTimeout(context.Background(), strayLookupTimeout)
-	groups, err := p.targets(ctx, r, routed, in.Source)
-	cancel()
-	if err != nil || len(groups) == 0 || len(groups[0]) == 0 {
+	// §16.11: a stateless branch is the same for every retransmission, so
+	// it derives from the received top Via and the request's identity.
+	h := newFNV64a()
+	h.field(top.Branch())
+	h.field(req.Method)
+	h.fieldURI(&req.URI)
+	sum := h.hex()
+	ro, err := p.route(req, in.Source)
+	var tbuf [1]target // room for the one target
+	ts := tbuf[:0]
+	if err == nil {
+		ts, err = p.statelessTargets(req, &ro, in.Source, ts)
+	}
+	if err != nil || len(ts) == 0 {
 		p.log.Debug("stray request not forwarded", "method", req.Method, "call_id", req.CallID(), "err", err)
 		return
 	}
-	t := groups[0][0]
-	r.URI = t.uri
-	for i := len(t.route) - 1; i >= 0; i-- {
-		r.Prepend("Route", t.route[i])
-	}
-	r.DecMaxForwards()
-	if routes, err := r.Routes(); err == nil && len(routes) > 0 && !routes[0].URI.Params.Has("lr") {
-		r.Add("Route", "<"+r.URI.String()+">")
-		r.URI = routes[0].URI
-		r.PopFirst("Route")
-	}
-	// §16.11: a stateless branch is the same for every retransmission, so
-	// it derives from the received top Via and the request's identity.
-	h := fnv.New64a()
-	h.Write([]byte(top.Branch()))
-	h.Write([]byte{0})
-	h.Write([]byte(req.Method))
-	h.Write([]byte{0})
-	h.Write([]byte(req.URI.String()))
-	var b [8]byte
-	branch := p.prefix + "s-" + hex.EncodeToString(h.Sum(b[:0]))
-	r.PushVia(sip.Via{Proto: sip.Version, Transport: cmpOr(t.dst.Transport, transport.UDP), Host: "0.0.0.0",
-		Params: sip.Params(";branch=" + branch)})
-	if err := p.tp.SendRequest(r, t.dst); err != nil {
+	// No transaction holds req: it is the copy forwarded (§16.6 step 1).
+	t := &ts[0]
+	var b [160]byte
+	out, ok := p.outbound(t.dst)
+	via := append(appendVia(b[:0], t.dst, out, ok), p.prefix...)
+	via = append(append(via, "s-"...), sum[:]...)
+	ro.apply(req)
+	p.forward(req, &ro.routeEdit, t, in.Source, false, string(via))
+	if err := p.tp.SendRequest(req, t.dst); err != nil {
 		p.log.Debug("stray request not sent", "method", req.Method, "call_id", req.CallID(), "err", err)
 	}
+}
+
+// statelessTargets is targets for a stateless forward, which runs on the
+// transport's read loop: a lookup, if one is needed, is bounded by
+// strayLookupTimeout.
+func (p *Proxy) statelessTargets(req *sip.Request, ro *routing, src transport.Source, ts []target) ([]target, error) {
+	if p.literalHop(ro) {
+		return p.targets(context.Background(), req, ro, src, ts)
+	}
+	ctx, cancel := withDeadline(strayLookupTimeout)
+	defer cancel()
+	return p.targets(ctx, req, ro, src, ts)
 }
 
 func (p *Proxy) forwardResponse(resp *sip.Response) {
@@ -92,12 +96,12 @@ func (p *Proxy) forwardResponse(resp *sip.Response) {
 	if err != nil || !p.ours(v.Branch()) {
 		return // §18.1.2: not sent by us
 	}
-	r := resp.Clone()
-	r.PopVia()
-	if !r.Has("Via") {
+	// No transaction holds resp: it is forwarded itself.
+	resp.PopVia()
+	if !resp.Has("Via") {
 		return
 	}
-	if err := p.tp.SendResponse(r, transport.Source{}); err != nil {
-		p.log.Debug("stray response not forwarded", "call_id", r.CallID(), "err", err)
+	if err := p.tp.SendResponse(resp, transport.Source{}); err != nil {
+		p.log.Debug("stray response not forwarded", "call_id", resp.CallID(), "err", err)
 	}
 }

@@ -2,9 +2,7 @@ package proxy
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -42,6 +40,8 @@ import (
 //
 // HandleInbound runs on the transport's read loops; the location lookup of
 // a request for one of our users is made there too, bounded by a timeout.
+// A message it forwards belongs to it: it is changed and sent itself, not
+// a copy.
 type Stateless struct {
 	p    *Proxy // the routing: domains, Route processing, targets; no transactions
 	next transport.Handler
@@ -159,44 +159,43 @@ func (s *Stateless) forwardRequest(in *transport.Inbound, req *sip.Request) {
 		s.respond(in, resp)
 		return
 	}
-	branch, err := p.statelessBranch(req, hash)
+	top, err := req.TopVia()
 	if err != nil {
 		s.refuse(in, req, err)
 		return
 	}
-
-	r := req.Clone()
-	routed := p.preprocessRoutes(r, in.Source)
-	ctx, cancel := context.WithTimeout(context.Background(), strayLookupTimeout)
-	groups, err := p.targets(ctx, r, routed, in.Source)
-	cancel()
+	sum := statelessBranchHash(req, &top)
+	ro, err := p.route(req, in.Source)
+	var tbuf [1]target // room for the one target
+	ts := tbuf[:0]
+	if err == nil {
+		ts, err = p.statelessTargets(req, &ro, in.Source, ts)
+	}
 	if err != nil {
 		s.refuse(in, req, err)
 		return
 	}
-	// §16.11: no forking; the first target of the highest q.
-	t := groups[0][0]
-	r.URI = t.uri
-	for i := len(t.route) - 1; i >= 0; i-- {
-		r.Prepend("Route", t.route[i])
-	}
-	r.DecMaxForwards()
-	if p.rr && recordRoutes(req) {
-		p.recordRoute(r, in.Source, t.dst)
-	}
-	if routes, err := r.Routes(); err == nil && len(routes) > 0 && !routes[0].URI.Params.Has("lr") {
-		r.Add("Route", "<"+r.URI.String()+">")
-		r.URI = routes[0].URI
-		r.PopFirst("Route")
-	}
-	r.PushVia(sip.Via{Proto: sip.Version, Transport: cmpOr(t.dst.Transport, transport.UDP), Host: "0.0.0.0",
-		Params: sip.Params(";branch=" + branch)})
+	// §16.11: no forking; the first target of the highest q. The request
+	// belongs to this handler, and nothing answers it any more: it is
+	// the copy forwarded (§16.6 step 1).
+	t := &ts[0]
+	rr := p.rr && recordRoutes(req)
+	var b [160]byte
+	out, ok := p.outbound(t.dst)
+	via := append(appendVia(b[:0], t.dst, out, ok), p.prefix...)
+	via = append(append(append(via, hash[:]...), '-'), sum[:]...)
+	ro.apply(req)
+	p.forward(req, &ro.routeEdit, t, in.Source, rr, string(via))
 	// RFC 3263 §4.4: the first destination DNS gives — the same for each
 	// retransmission when the Resolver orders SRV records
 	// deterministically, as sipd serve's does in stateless mode; the next
 	// ones only when sending fails at once.
-	for _, dst := range append([]transport.Target{t.dst}, t.alts...) {
-		err := p.tp.SendRequest(r, dst)
+	for i := -1; i < len(t.alts); i++ {
+		dst := t.dst
+		if i >= 0 {
+			dst = t.alts[i]
+		}
+		err := p.tp.SendRequest(req, dst)
 		if err == nil {
 			return
 		}
@@ -248,17 +247,16 @@ func (s *Stateless) respond(in *transport.Inbound, resp *sip.Response) {
 func (s *Stateless) response(req *sip.Request, code int, reason string) *sip.Response {
 	resp := sip.NewResponse(req, code, reason)
 	if code > 100 && req.ToTag() == "" {
-		h := fnv.New64a()
-		h.Write([]byte(s.p.prefix))
+		h := newFNV64a()
+		h.write(s.p.prefix)
 		if v, err := req.TopVia(); err == nil {
-			h.Write([]byte(v.Branch()))
+			h.write(v.Branch())
 		}
-		h.Write([]byte{0})
-		h.Write([]byte(req.CallID()))
-		h.Write([]byte{0})
-		h.Write([]byte(req.FromTag()))
-		var b [8]byte
-		_ = resp.SetToTag(hex.EncodeToString(h.Sum(b[:0])))
+		h.field("")
+		h.field(req.CallID())
+		h.write(req.FromTag())
+		tag := h.hex()
+		_ = resp.SetToTag(tag.String())
 	}
 	return resp
 }
@@ -269,52 +267,49 @@ func (s *Stateless) response(req *sip.Request, code int, reason string) *sip.Res
 // tag, Proxy-Require and Proxy-Authorization, which may differ between an
 // INVITE and its CANCEL (§9.1) or its ACK for a non-2xx (§17.1.1.3): these
 // must get the INVITE's branch for the next hop to match them.
-func statelessLoopHash(r *sip.Request) string {
-	h := fnv.New64a()
-	w := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
-	w(r.URI.String())
-	w(r.FromTag())
-	w(r.CallID())
+func statelessLoopHash(r *sip.Request) hashHex {
+	h := newFNV64a()
+	h.fieldURI(&r.URI)
+	h.field(r.FromTag())
+	h.field(r.CallID())
 	if cs, err := r.CSeq(); err == nil {
-		w(strconv.FormatUint(uint64(cs.Seq), 10))
+		h.fieldUint(cs.Seq)
 	}
-	for v := range r.Lines("Route") {
-		w(v)
-	}
-	var b [8]byte
-	return hex.EncodeToString(h.Sum(b[:0]))
+	r.EachLine("Route", func(v string) bool { h.field(v); return true })
+	return h.hex()
 }
 
-// statelessBranch is the branch a stateless proxy gives a request it
-// forwards (§16.11): the same for each retransmission, and for an INVITE's
-// CANCEL and ACK for a non-2xx, yet different for every other transaction.
-// After our prefix and the loop hash comes, when the received branch has
-// the magic cookie, a hash of that branch and the Via's sent-by (what
-// identifies the transaction, §17.2.3); else a hash of the top Via, the To
-// and From tags, the Call-ID, the CSeq number and the Request-URI. The
-// method is in neither, so that CANCEL and ACK match the INVITE.
-func (p *Proxy) statelessBranch(r *sip.Request, hash string) (string, error) {
-	top, err := r.TopVia()
-	if err != nil {
-		return "", err
-	}
-	h := fnv.New64a()
-	w := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
+// statelessBranchHash is the last part of the branch a stateless proxy
+// gives a request it forwards (§16.11), after our prefix and the loop hash:
+// the same for each retransmission, and for an INVITE's CANCEL and ACK for
+// a non-2xx, yet different for every other transaction. When the received
+// branch, that of top, has the magic cookie, it is a hash of that branch
+// and the Via's sent-by (what identifies the transaction, §17.2.3); else a
+// hash of the top Via, the To and From tags, the Call-ID, the CSeq number
+// and the Request-URI. The method is in neither, so that CANCEL and ACK
+// match the INVITE.
+func statelessBranchHash(r *sip.Request, top *sip.Via) hashHex {
+	h := newFNV64a()
 	if b := top.Branch(); strings.HasPrefix(b, sip.MagicCookie) {
-		w(b)
-		w(strings.ToLower(top.SentBy()))
-	} else {
-		w(top.String())
-		w(r.ToTag())
-		w(r.FromTag())
-		w(r.CallID())
-		if cs, err := r.CSeq(); err == nil {
-			w(strconv.FormatUint(uint64(cs.Seq), 10))
+		h.field(b)
+		var sb [280]byte
+		by := append(sb[:0], top.Host...)
+		if top.Port != 0 {
+			by = strconv.AppendInt(append(by, ':'), int64(top.Port), 10)
 		}
-		w(r.URI.String())
+		h.fieldLower(by)
+	} else {
+		var vb [512]byte
+		h.fieldBytes(top.AppendTo(vb[:0]))
+		h.field(r.ToTag())
+		h.field(r.FromTag())
+		h.field(r.CallID())
+		if cs, err := r.CSeq(); err == nil {
+			h.fieldUint(cs.Seq)
+		}
+		h.fieldURI(&r.URI)
 	}
-	var b [8]byte
-	return p.prefix + hash + "-" + hex.EncodeToString(h.Sum(b[:0])), nil
+	return h.hex()
 }
 
 var _ transport.Handler = (*Stateless)(nil)

@@ -3,6 +3,7 @@ package sip
 import (
 	"iter"
 	"strings"
+	"unsafe"
 )
 
 // hkind identifies a header field name sipd knows, so that lookups compare a
@@ -231,8 +232,20 @@ type HeaderField struct {
 	// comma-separated values.
 	Value string
 
-	raw  string // the line(s) as received, without the final CRLF; "" once edited
-	kind hkind
+	// rawLen is the length of the line(s) as received, without the final
+	// CRLF, which start where Name does (a header line starts with its
+	// name): the line is kept without a third string in every field. 0
+	// once edited, and for fields made in code.
+	rawLen uint32
+	kind   hkind
+}
+
+// raw returns the line(s) as received, or "" once edited.
+func (f *HeaderField) raw() string {
+	if f.rawLen == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.StringData(f.Name), int(f.rawLen))
 }
 
 func (f *HeaderField) is(k hkind, name string) bool {
@@ -302,11 +315,20 @@ func (h *Header) Count(name string) int {
 // line, without splitting comma lists.
 func (h *Header) Lines(name string) iter.Seq[string] {
 	k := kindOf(name)
-	return func(yield func(string) bool) {
-		for i := range h.fields {
-			if h.fields[i].is(k, name) && !yield(h.fields[i].Value) {
-				return
-			}
+	return func(yield func(string) bool) { h.forLines(k, name, yield) }
+}
+
+// EachLine calls fn with the value of every line of the field called name,
+// as Lines yields them, until fn returns false; like EachValue it
+// allocates nothing.
+func (h *Header) EachLine(name string, fn func(v string) bool) {
+	h.forLines(kindOf(name), name, fn)
+}
+
+func (h *Header) forLines(k hkind, name string, fn func(string) bool) {
+	for i := range h.fields {
+		if h.fields[i].is(k, name) && !fn(h.fields[i].Value) {
+			return
 		}
 	}
 }
@@ -317,31 +339,44 @@ func (h *Header) Lines(name string) iter.Seq[string] {
 // '<') is yielded whole.
 func (h *Header) Values(name string) iter.Seq[string] {
 	k := kindOf(name)
+	return func(yield func(string) bool) { h.forValues(k, name, yield) }
+}
+
+// EachValue calls fn with every value of the field called name, as Values
+// yields them, until fn returns false. Unlike a range over Values it
+// allocates nothing: fn does not escape, so neither does what it captures.
+// Proxies use it on their per-request path.
+func (h *Header) EachValue(name string, fn func(v string) bool) {
+	h.forValues(kindOf(name), name, fn)
+}
+
+// forValues is Values as a plain loop. It reports whether fn took every
+// value.
+func (h *Header) forValues(k hkind, name string, fn func(string) bool) bool {
 	list := hinfos[k].list
-	return func(yield func(string) bool) {
-		for i := range h.fields {
-			if !h.fields[i].is(k, name) {
-				continue
+	for i := range h.fields {
+		if !h.fields[i].is(k, name) {
+			continue
+		}
+		v := h.fields[i].Value
+		if !list {
+			if !fn(v) {
+				return false
 			}
-			v := h.fields[i].Value
-			if !list {
-				if !yield(v) {
-					return
-				}
-				continue
+			continue
+		}
+		for {
+			e, rest, more, ok := splitValue(v)
+			if !fn(e) || !ok {
+				return false
 			}
-			for {
-				e, rest, more, ok := splitValue(v)
-				if !yield(e) || !ok {
-					return
-				}
-				if !more {
-					break
-				}
-				v = rest
+			if !more {
+				break
 			}
+			v = rest
 		}
 	}
+	return true
 }
 
 func (h *Header) remove(i int) {
@@ -434,7 +469,7 @@ func (h *Header) PopFirst(name string) (string, bool) {
 	v, rest, _ := nextValue(f.Value)
 	rest = trimLWS(rest)
 	if hinfos[f.kind].list && rest != "" {
-		f.Value, f.raw = rest, ""
+		f.Value, f.rawLen = rest, 0
 	} else {
 		h.remove(i)
 	}
@@ -458,7 +493,7 @@ func (h *Header) ReplaceFirst(name, value string) bool {
 	} else {
 		f.Value = value
 	}
-	f.raw = ""
+	f.rawLen = 0
 	h.touch()
 	return true
 }
@@ -474,8 +509,8 @@ func (h *Header) appendFields(b []byte) []byte {
 
 func (h *Header) appendField(b []byte, i int) []byte {
 	f := &h.fields[i]
-	if f.raw != "" {
-		b = append(b, f.raw...)
+	if f.rawLen != 0 {
+		b = append(b, f.raw()...)
 	} else {
 		b = append(b, f.Name...)
 		b = append(b, ": "...)

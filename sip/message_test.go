@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func mustRequest(t testing.TB, s string) *Request {
@@ -465,5 +466,128 @@ func TestKindOf(t *testing.T) {
 		if got := kindOf(name); got != hUnknown {
 			t.Errorf("kindOf(%q) = %d, want unknown", name, got)
 		}
+	}
+}
+
+// TestEachValue: EachValue yields what Values yields (EachLine what Lines does), stops when told,
+// and allocates nothing; the typed list getters built on it allocate
+// nothing when the field is absent and one slice when it is present.
+func TestEachValue(t *testing.T) {
+	r := mustRequest(t, strings.Replace(sampleInvite, "Max-Forwards: 70\r\n",
+		"Max-Forwards: 70\r\nRoute: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\nRoute: <sip:p3.example.com;lr>\r\n", 1))
+	for _, name := range []string{"Route", "Allow", "Via", "Call-ID", "Proxy-Require"} {
+		var want, got []string
+		for v := range r.Values(name) {
+			want = append(want, v)
+		}
+		r.EachValue(name, func(v string) bool { got = append(got, v); return true })
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("EachValue(%s) = %q, Values gives %q", name, got, want)
+		}
+	}
+	var lines []string
+	r.EachLine("Route", func(v string) bool { lines = append(lines, v); return true })
+	eq(t, "EachLine", strings.Join(lines, "|"), "<sip:p1.example.com;lr>, <sip:p2.example.com;lr>|<sip:p3.example.com;lr>")
+	n := 0
+	r.EachValue("Route", func(string) bool { n++; return n < 2 })
+	eq(t, "EachValue stops", n, 2)
+	if a := testing.AllocsPerRun(100, func() {
+		n = 0
+		r.EachValue("Allow", func(string) bool { n++; return true })
+	}); a != 0 {
+		t.Errorf("EachValue allocates %v times", a)
+	}
+	eq(t, "Allow values", n, 11)
+	if a := testing.AllocsPerRun(100, func() {
+		if rr, err := r.RecordRoutes(); err != nil || rr != nil {
+			t.Fatal(rr, err)
+		}
+		if tags := r.OptionTags("Proxy-Require"); tags != nil {
+			t.Fatal(tags)
+		}
+		if !r.HasOptionTag("Supported", "TIMER") || r.HasOptionTag("Allow", "invite") {
+			t.Fatal("HasOptionTag")
+		}
+	}); a != 0 {
+		t.Errorf("absent list fields allocate %v times", a)
+	}
+	if a := testing.AllocsPerRun(100, func() {
+		if rs, err := r.Routes(); err != nil || len(rs) != 3 || rs[2].URI.Host != "p3.example.com" {
+			t.Fatal(rs, err)
+		}
+	}); a > 3 {
+		t.Errorf("Routes allocates %v times, want at most 3 (the slice as it grows)", a)
+	}
+}
+
+// TestTagCache: the tags of From and To are kept once read, and an edit
+// of the header forgets them; From and To give the whole address each
+// time. The cache holds tags, not addresses, to keep messages small:
+// every proxied call allocates several.
+func TestTagCache(t *testing.T) {
+	r := mustRequest(t, sampleInvite)
+	eq(t, "FromTag", r.FromTag(), "9fxced76sl")
+	eq(t, "ToTag", r.ToTag(), "")
+	for range 2 {
+		from, err := r.From()
+		if err != nil || from.Display != "Alice" || from.Tag() != "9fxced76sl" {
+			t.Fatalf("From %+v %v", from, err)
+		}
+	}
+	if err := r.SetToTag("abc"); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "ToTag after SetToTag", r.ToTag(), "abc")
+	r.Set("From", "<sip:carol@example.com>;tag=x1")
+	eq(t, "FromTag after Set", r.FromTag(), "x1")
+	if n := testing.AllocsPerRun(100, func() {
+		if r.FromTag() != "x1" || r.ToTag() != "abc" {
+			t.Fatal("tags changed")
+		}
+	}); n != 0 {
+		t.Errorf("cached tags: %v allocations", n)
+	}
+}
+
+// TestMessageSizes guards the size of what every message allocates: the
+// message and a HeaderField per line.
+func TestMessageSizes(t *testing.T) {
+	if size := unsafe.Sizeof(Request{}); size > 576 {
+		t.Errorf("Request is %d bytes, over the 576-byte size class", size)
+	}
+	if size := unsafe.Sizeof(Response{}); size > 320 {
+		t.Errorf("Response is %d bytes, over the 320-byte size class", size)
+	}
+	if size := unsafe.Sizeof(HeaderField{}); size > 40 {
+		t.Errorf("HeaderField is %d bytes, want 40", size)
+	}
+}
+
+// TestRawLinesKept: a field keeps its line as received — compact name,
+// spacing, folding — in the message it was parsed in and in a response
+// that copies it, and loses it when edited.
+func TestRawLinesKept(t *testing.T) {
+	in := "INVITE sip:bob@example.com SIP/2.0\r\n" +
+		"v:  SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n" +
+		"f :<sip:a@example.com>;tag=1\r\n" +
+		"t: <sip:bob@example.com>\r\n" +
+		"i: c1\r\n" +
+		"CSeq:   1   INVITE\r\n" +
+		"Subject: a\r\n  folded\r\n" +
+		"Content-Length: 0\r\n\r\n"
+	r := mustRequest(t, in)
+	r.Add("X-New", "1")
+	want := strings.Replace(in, "Content-Length: 0\r\n", "Content-Length: 0\r\nX-New: 1\r\n", 1)
+	eq(t, "serialized", r.String(), want)
+	resp := NewResponse(r, StatusOK, "")
+	for _, line := range []string{"v:  SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n", "f :<sip:a@example.com>;tag=1\r\n", "CSeq:   1   INVITE\r\n"} {
+		if !strings.Contains(resp.String(), line) {
+			t.Errorf("response lost %q:\n%s", line, resp.String())
+		}
+	}
+	r.Set("Subject", "b")
+	r.PopFirst("Via")
+	if s := r.String(); strings.Contains(s, "folded") || !strings.Contains(s, "Subject: b\r\n") || strings.Contains(s, "v:") {
+		t.Errorf("edited fields written as received:\n%s", s)
 	}
 }

@@ -14,6 +14,7 @@ const (
 	DefaultMaxHeaders = 256
 
 	maxContentLength = 1<<31 - 1
+	maxRawLen        = 1<<32 - 1
 )
 
 // Parser turns bytes into messages under size budgets. The zero value uses
@@ -154,7 +155,13 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 	if nlines > p.maxHeaders() {
 		return nil, &ParseError{Offset: pos, Reason: "too many header fields", Status: StatusBadRequest}
 	}
-	h.fields = make([]HeaderField, 0, nlines)
+	spare := 0
+	if req != nil {
+		// Room for what a proxy adds to a request it forwards itself:
+		// Via and one or two Record-Route (RFC 3261 §16.6, RFC 5658).
+		spare = 3
+	}
+	h.fields = make([]HeaderField, 0, nlines+spare)
 	cl := -1
 	for pos < hdrEnd {
 		nl, end := lineEnd(s, pos)
@@ -253,7 +260,13 @@ func parseField(line string, off int) (HeaderField, error) {
 	if strings.IndexByte(value, '\n') >= 0 {
 		value = unfold(value)
 	}
-	return HeaderField{Name: name, Value: value, raw: line, kind: kindOf(name)}, nil
+	if uint64(len(line)) > maxRawLen {
+		// Kept as parsed, without its raw form; written anew.
+		return HeaderField{Name: name, Value: value, kind: kindOf(name)}, nil
+	}
+	// name starts the line (a line starting with white space continues
+	// the one before), so its start and rawLen give the line back.
+	return HeaderField{Name: name, Value: value, rawLen: uint32(len(line)), kind: kindOf(name)}, nil
 }
 
 // unfold replaces each line fold (CRLF or LF followed by white space),

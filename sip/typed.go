@@ -7,12 +7,15 @@ import (
 
 // hcache keeps the typed values of the fields every transaction lookup and
 // dialog match reads, parsed on first access. Any edit of the header clears it.
+// Of From and To only the tags are kept: they are what is read again and
+// again, and two whole Addresses would more than double the size of every
+// message.
 type hcache struct {
-	have uint8
-	via  Via
-	cseq CSeq
-	from Address
-	to   Address
+	have    uint8
+	via     Via
+	cseq    CSeq
+	fromTag string
+	toTag   string
 }
 
 const (
@@ -91,12 +94,17 @@ func (h *Header) TopVia() (Via, error) {
 // Vias returns all Via values in order.
 func (h *Header) Vias() ([]Via, error) {
 	var vs []Via
-	for s := range h.Values("Via") {
-		v, err := ParseVia(s)
-		if err != nil {
-			return nil, err
+	var err error
+	h.forValues(hVia, "", func(s string) bool {
+		var v Via
+		if v, err = ParseVia(s); err != nil {
+			return false
 		}
 		vs = append(vs, v)
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return vs, nil
 }
@@ -129,10 +137,7 @@ func (h *Header) CSeq() (CSeq, error) {
 	return c, nil
 }
 
-func (h *Header) address(k hkind, bit uint8, dst *Address) (Address, error) {
-	if h.cache.have&bit != 0 {
-		return *dst, nil
-	}
+func (h *Header) address(k hkind, bit uint8, tag *string) (Address, error) {
 	i := h.index(k, "")
 	if i < 0 {
 		return Address{}, missing(hinfos[k].name)
@@ -141,9 +146,20 @@ func (h *Header) address(k hkind, bit uint8, dst *Address) (Address, error) {
 	if err != nil {
 		return Address{}, withHeader(err, hinfos[k].name)
 	}
-	*dst = a
-	h.cache.have |= bit
+	if h.cache.have&bit == 0 {
+		*tag = a.Tag()
+		h.cache.have |= bit
+	}
 	return a, nil
+}
+
+// tag returns the tag of From or To, from the cache when it is there.
+func (h *Header) tag(k hkind, bit uint8, tag *string) string {
+	if h.cache.have&bit != 0 {
+		return *tag
+	}
+	a, _ := h.address(k, bit, tag)
+	return a.Tag()
 }
 
 // withHeader names the header a *ParseError came from.
@@ -157,16 +173,16 @@ func withHeader(err error, name string) error {
 }
 
 // From returns the From address (RFC 3261 §20.20).
-func (h *Header) From() (Address, error) { return h.address(hFrom, cachedFrom, &h.cache.from) }
+func (h *Header) From() (Address, error) { return h.address(hFrom, cachedFrom, &h.cache.fromTag) }
 
 // To returns the To address (RFC 3261 §20.39).
-func (h *Header) To() (Address, error) { return h.address(hTo, cachedTo, &h.cache.to) }
+func (h *Header) To() (Address, error) { return h.address(hTo, cachedTo, &h.cache.toTag) }
 
 // FromTag returns the tag of From, or "".
-func (h *Header) FromTag() string { a, _ := h.From(); return a.Tag() }
+func (h *Header) FromTag() string { return h.tag(hFrom, cachedFrom, &h.cache.fromTag) }
 
 // ToTag returns the tag of To, or "".
-func (h *Header) ToTag() string { a, _ := h.To(); return a.Tag() }
+func (h *Header) ToTag() string { return h.tag(hTo, cachedTo, &h.cache.toTag) }
 
 // SetToTag adds a tag to To, as a UAS does in its responses (RFC 3261
 // §8.2.6.2). An existing tag is replaced.
@@ -181,7 +197,7 @@ func (h *Header) SetToTag(tag string) error {
 	}
 	a.Params = a.Params.Set("tag", tag)
 	f := &h.fields[i]
-	f.Value, f.raw = a.String(), ""
+	f.Value, f.rawLen = a.String(), 0
 	h.touch()
 	return nil
 }
@@ -190,12 +206,18 @@ func (h *Header) SetToTag(tag string) error {
 // Route, Record-Route, Path, ...), in order.
 func (h *Header) Addresses(name string) ([]Address, error) {
 	var as []Address
-	for s := range h.Values(name) {
-		a, err := ParseAddress(s)
-		if err != nil {
-			return nil, withHeader(err, CanonicalName(name))
+	var err error
+	h.forValues(kindOf(name), name, func(s string) bool {
+		a, perr := parseAddress(s)
+		if perr != nil {
+			err = withHeader(perr, CanonicalName(name))
+			return false
 		}
 		as = append(as, a)
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return as, nil
 }
@@ -319,11 +341,12 @@ func (h *Header) ContentLength() int {
 // §20.40, §20.29, §20.5), in order.
 func (h *Header) OptionTags(name string) []string {
 	var tags []string
-	for v := range h.Values(name) {
+	h.forValues(kindOf(name), name, func(v string) bool {
 		if v != "" {
 			tags = append(tags, v)
 		}
-	}
+		return true
+	})
 	return tags
 }
 
@@ -332,12 +355,9 @@ func (h *Header) OptionTags(name string) []string {
 // methods, as in Allow, are case-sensitive (§7.1).
 func (h *Header) HasOptionTag(name, tag string) bool {
 	k := kindOf(name)
-	for v := range h.Values(name) {
-		if v == tag || k != hAllow && strings.EqualFold(v, tag) {
-			return true
-		}
-	}
-	return false
+	return !h.forValues(k, name, func(v string) bool {
+		return v != tag && (k == hAllow || !strings.EqualFold(v, tag))
+	})
 }
 
 // EventHeader is the Event header field (RFC 6665 §8.2.1).

@@ -128,7 +128,12 @@ func validHost(h string) bool {
 // RFC 3581 define: ttl (0-255), maddr (host), received (an IP address),
 // branch (token) and rport (empty or a port).
 func (v *Via) checkParams() error {
-	for name, val := range v.Params.All() {
+	for p := string(v.Params); ; {
+		name, val, _, rest, more := nextParam(p)
+		if !more {
+			return nil
+		}
+		p = rest
 		var ok bool
 		switch strings.ToLower(name) {
 		case "ttl":
@@ -155,7 +160,6 @@ func (v *Via) checkParams() error {
 			return viaErr("malformed " + strings.ToLower(name) + " parameter")
 		}
 	}
-	return nil
 }
 
 // Branch returns the branch parameter, or "".
