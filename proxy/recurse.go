@@ -19,10 +19,10 @@ const recurseTimeout = 5 * time.Second
 // redirectTargets returns the targets a 3xx response asks for, when the
 // proxy recurses on redirects (Config.Recurse, RFC 3261 §16.5: "If the
 // response context ... contains a 3xx class response ... the proxy MAY
-// add the contacts ... to the target set"), grouped by q, highest first,
-// and the Contact values it could not use. It runs before the response
-// context's lock is taken, since resolving a host name may wait on DNS.
-func (b *branch) redirectTargets(r *sip.Response) (groups [][]target, rest []sip.Address) {
+// add the contacts ... to the target set"), highest q first, and the
+// Contact values it could not use. It runs before the response context's
+// lock is taken, since resolving a host name may wait on DNS.
+func (b *branch) redirectTargets(r *sip.Response) (ts []target, rest []sip.Address) {
 	if !b.rc.p.recurse || r.StatusCode < 300 || r.StatusCode >= 400 {
 		return nil, nil
 	}
@@ -30,20 +30,8 @@ func (b *branch) redirectTargets(r *sip.Response) (groups [][]target, rest []sip
 	if err != nil || len(contacts) == 0 {
 		return nil, nil
 	}
-	slices.SortStableFunc(contacts, func(x, y sip.Address) int {
-		qx, _ := x.Q()
-		qy, _ := y.Q()
-		switch {
-		case qx > qy:
-			return -1
-		case qx < qy:
-			return 1
-		}
-		return 0
-	})
 	ctx, cancel := context.WithTimeout(context.Background(), recurseTimeout)
 	defer cancel()
-	lastQ := -1.0
 	for _, c := range contacts {
 		// Only SIP URIs are targets this proxy can reach (§16.5); a tel:
 		// or http: contact stays in the response for the client to use.
@@ -51,55 +39,49 @@ func (b *branch) redirectTargets(r *sip.Response) (groups [][]target, rest []sip
 			rest = append(rest, c)
 			continue
 		}
-		dsts, err := b.rc.p.resolve(ctx, c.URI)
+		dst, alts, err := b.rc.p.resolve(ctx, c.URI)
 		if err != nil {
 			rest = append(rest, c)
 			continue
 		}
-		q, ok := c.Q()
-		if !ok {
-			q = 1
+		q := 1000
+		if f, ok := c.Q(); ok {
+			q = int(f*1000 + 0.5)
 		}
-		if q != lastQ || len(groups) == 0 {
-			groups = append(groups, nil)
-			lastQ = q
-		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], target{uri: c.URI, dst: dsts[0], alts: dsts[1:]})
+		ts = append(ts, target{uri: c.URI, dst: dst, alts: alts, q: q})
 	}
-	return groups, rest
+	// Groups by q, highest first (§16.6: parallel within one q).
+	slices.SortStableFunc(ts, func(x, y target) int { return y.q - x.q })
+	return ts, rest
 }
 
-// recurse adds the targets of a 3xx to the target set, ahead of the groups
-// not tried yet, and returns the response to keep in the response context:
-// r without the contacts recursed on, or nil when every one of them was
+// recurse adds the targets of a 3xx to the target set, ahead of those not
+// tried yet (one parallel group with the next ones when their q is the
+// same), and returns the response to keep in the response context: r
+// without the contacts recursed on, or nil when every one of them was
 // (§16.7 step 4: "If the proxy recurses on all of the contacts in a 3xx
 // response, the proxy SHOULD NOT add the resulting contactless response to
 // the response context"). A target already in the target set is not added
 // again (§16.5), which also ends redirect loops. rc.mu is held.
-func (rc *respContext) recurse(r *sip.Response, groups [][]target, rest []sip.Address) *sip.Response {
-	if len(groups) == 0 || rc.cancelled || rc.got6xx || rc.finalSent {
+func (rc *respContext) recurse(r *sip.Response, ts []target, rest []sip.Address) *sip.Response {
+	if len(ts) == 0 || rc.cancelled || rc.got6xx || rc.finalSent {
 		return r
 	}
-	var added [][]target
-	for _, g := range groups {
-		var keep []target
-		for _, t := range g {
-			if rc.recursed >= maxRecursed || rc.inTargetSet(t.uri) {
-				// Not recursed on: it stays in the response.
-				rest = append(rest, sip.Address{URI: t.uri})
-				continue
-			}
-			rc.recursed++
-			keep = append(keep, t)
+	var added []target
+	for _, t := range ts {
+		if rc.recursed >= maxRecursed || rc.inTargetSet(t.uri) || slices.ContainsFunc(added, func(a target) bool { return a.uri.Equal(t.uri) }) {
+			// Not recursed on: it stays in the response.
+			rest = append(rest, sip.Address{URI: t.uri})
+			continue
 		}
-		if len(keep) > 0 {
-			added = append(added, keep)
-		}
+		rc.recursed++
+		added = append(added, t)
 	}
 	if len(added) == 0 {
 		return r
 	}
-	rc.groups = append(added, rc.groups...)
+	// A new array: branches point into the old one.
+	rc.targets = append(added, rc.targets...)
 	if len(rest) == 0 {
 		return nil
 	}
@@ -120,11 +102,9 @@ func (rc *respContext) inTargetSet(u sip.URI) bool {
 			return true
 		}
 	}
-	for _, g := range rc.groups {
-		for _, t := range g {
-			if t.uri.Equal(u) {
-				return true
-			}
+	for i := range rc.targets {
+		if rc.targets[i].uri.Equal(u) {
+			return true
 		}
 	}
 	return false
