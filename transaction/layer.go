@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +47,9 @@ type Core interface {
 	// request that matched none (RFC 3261 §17.2.3), a CANCEL that matched
 	// an INVITE server transaction included (§9.2). The TU answers
 	// through tx.Respond, now or later, and must not change req (Clone it
-	// first). For an INVITE the layer has sent nothing yet: it sends 100
+	// first). The transaction lets go of req once a final response is
+	// sent (tx.Request returns nil then): a TU that needs it later keeps
+	// it. For an INVITE the layer has sent nothing yet: it sends 100
 	// (Trying) itself if the TU has sent no response 200 ms after the
 	// request arrived (§17.2.1). It is called from the transport's read
 	// loop and must not block for long.
@@ -261,6 +264,77 @@ func makeReqID(req *sip.Request, via *sip.Via, cs sip.CSeq) reqID {
 	}}
 }
 
+// own makes the key's strings the transaction's own: those of a parsed
+// request are views of its whole received buffer, which a key kept for the
+// transaction's life would hold in memory after the transaction let go of
+// the request. The copies share one allocation.
+func (id *reqID) own() {
+	if id.rfc3261 {
+		k := &id.key
+		k.method = internMethod(k.method)
+		cloneStrings(&k.branch, &k.host)
+		return
+	}
+	k := &id.lkey
+	k.method = internMethod(k.method)
+	u := &k.uri
+	cloneStrings(&u.Scheme, &u.User, &u.Password, &u.Host, (*string)(&u.Params), &u.Headers, &u.Opaque,
+		&k.toTag, &k.fromTag, &k.callID, &k.via.transport, &k.via.host, (*string)(&k.via.params))
+}
+
+// cloneStrings replaces the strings with copies in one new allocation.
+func cloneStrings(ss ...*string) {
+	n := 0
+	for _, p := range ss {
+		n += len(*p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range ss {
+		b.WriteString(*p)
+	}
+	all := b.String()
+	for _, p := range ss {
+		*p, all = all[:len(*p)], all[len(*p):]
+	}
+}
+
+// internMethod returns the constant for a method of RFC 3261 or a common
+// extension, which holds no buffer in memory, or else a copy of m.
+func internMethod(m string) string {
+	switch m {
+	case sip.MethodInvite:
+		return sip.MethodInvite
+	case sip.MethodAck:
+		return sip.MethodAck
+	case sip.MethodBye:
+		return sip.MethodBye
+	case sip.MethodCancel:
+		return sip.MethodCancel
+	case sip.MethodOptions:
+		return sip.MethodOptions
+	case sip.MethodRegister:
+		return sip.MethodRegister
+	case sip.MethodPrack:
+		return sip.MethodPrack
+	case sip.MethodSubscribe:
+		return sip.MethodSubscribe
+	case sip.MethodNotify:
+		return sip.MethodNotify
+	case sip.MethodPublish:
+		return sip.MethodPublish
+	case sip.MethodInfo:
+		return sip.MethodInfo
+	case sip.MethodRefer:
+		return sip.MethodRefer
+	case sip.MethodMessage:
+		return sip.MethodMessage
+	case sip.MethodUpdate:
+		return sip.MethodUpdate
+	}
+	return strings.Clone(m)
+}
+
 // withMethod returns the id with another method: an ACK and a CANCEL look
 // up their INVITE with it.
 func (id reqID) withMethod(m string) reqID {
@@ -400,7 +474,7 @@ func (l *Layer) handleCancel(in *transport.Inbound, req *sip.Request, id *reqID)
 	tx := l.newServerTxLocked(in, req, id)
 	l.mu.Unlock()
 	invTx.markCancelled()
-	l.start(tx, core)
+	l.start(tx, req, core)
 	return true
 }
 
@@ -419,7 +493,7 @@ func (l *Layer) handleOther(in *transport.Inbound, req *sip.Request, id *reqID) 
 	}
 	tx := l.newServerTxLocked(in, req, id)
 	l.mu.Unlock()
-	l.start(tx, core)
+	l.start(tx, req, core)
 	return true
 }
 

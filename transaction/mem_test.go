@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/sipd/sipd/sip"
 	"github.com/sipd/sipd/transport"
@@ -26,14 +27,18 @@ const memSDP = "v=0\r\n" +
 	"a=sendrecv\r\n"
 
 // memWire returns a request as it comes off the wire: a UAC's INVITE (with
-// an offer) or BYE with the Via of a proxy on top.
+// an offer) or BYE, with the Via of a proxy on top if branch is set.
 func memWire(method, branch string, i int) []byte {
 	body := ""
 	if method == sip.MethodInvite {
 		body = memSDP
 	}
+	top := ""
+	if branch != "" {
+		top = "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=" + branch + "\r\n"
+	}
 	return fmt.Appendf(nil, "%s sip:bob@192.0.2.20:5060 SIP/2.0\r\n"+
-		"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=%s\r\n"+
+		"%s"+
 		"Via: SIP/2.0/UDP pc33.atlanta.example:5060;received=192.0.2.10;branch=z9hG4bK776asdhds%d\r\n"+
 		"Record-Route: <sip:192.0.2.1;lr>\r\n"+
 		"Max-Forwards: 69\r\n"+
@@ -45,7 +50,7 @@ func memWire(method, branch string, i int) []byte {
 		"User-Agent: softphone/1.0\r\n"+
 		"Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY\r\n"+
 		"Content-Type: application/sdp\r\n"+
-		"Content-Length: %d\r\n\r\n%s", method, branch, i, i, method, len(body), body)
+		"Content-Length: %d\r\n\r\n%s", method, top, i, i, method, len(body), body)
 }
 
 // memScenario is one way a pair of transactions ends: the method and the
@@ -88,11 +93,13 @@ func memAfterFinal(tb testing.TB, sc memScenario, n int) (client, server float64
 	}
 	client = measure(func(l *Layer) {
 		for i := range n {
-			branch := NewBranch()
-			req, err := sip.ParseRequest(memWire(sc.method, branch, i))
+			// A proxy's branch: the parsed request with its Via pushed.
+			req, err := sip.ParseRequest(memWire(sc.method, "", i))
 			if err != nil {
 				tb.Fatal(err)
 			}
+			req.PushVia(sip.Via{Proto: sip.Version, Transport: "UDP", Host: "192.0.2.1", Port: 5060,
+				Params: sip.Params(";branch=" + NewBranch())})
 			if _, err := l.Request(req, target("UDP"), nopHandler{}); err != nil {
 				tb.Fatal(err)
 			}
@@ -156,3 +163,82 @@ func BenchmarkMemoryAfterFinal(b *testing.B) {
 		})
 	}
 }
+
+// TestReleaseAfterFinal: once the final response went out or came in, a
+// transaction lets go of its request — Request returns nil and the
+// request can be collected — while it lingers in Completed or Accepted,
+// and it still does what those states ask (checked by the state tests).
+func TestReleaseAfterFinal(t *testing.T) {
+	for _, sc := range memScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			cl := New(nopTransport{}, Config{})
+			defer cl.Close()
+			req, err := sip.ParseRequest(memWire(sc.method, "", 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.PushVia(sip.Via{Proto: sip.Version, Transport: "UDP", Host: "192.0.2.1", Port: 5060,
+				Params: sip.Params(";branch=" + NewBranch())})
+			ctx, err := cl.Request(req, target("UDP"), nopHandler{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ctx.Request() != req {
+				t.Fatal("client Request() before the final response is not the request")
+			}
+			resp := sip.NewResponse(req, sc.code, "")
+			resp.SetToTag("a6c85cf")
+			resp, _ = sip.ParseResponse(resp.Bytes())
+			cw := weak.Make(req)
+			req = nil
+			cl.HandleInbound(&transport.Inbound{Msg: resp, Source: source("UDP")})
+
+			sl := New(nopTransport{}, Config{})
+			defer sl.Close()
+			var stx *ServerTx
+			var sw weak.Pointer[sip.Request]
+			sl.SetCore(coreFunc(func(tx *ServerTx, req *sip.Request) {
+				stx, sw = tx, weak.Make(req)
+				if tx.Request() != req {
+					t.Error("server Request() before the final response is not the request")
+				}
+				memCore{code: sc.code}.HandleRequest(tx, req)
+			}))
+			in, err := sip.ParseRequest(memWire(sc.method, NewBranch(), 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sl.HandleInbound(&transport.Inbound{Msg: in, Source: source("UDP")})
+			in = nil
+
+			runtime.GC()
+			runtime.GC()
+			want := StateCompleted
+			if sc.code < 300 && sc.method == sip.MethodInvite {
+				want = StateAccepted
+			}
+			if ctx.State() != want || stx.State() != want {
+				t.Fatalf("states %v and %v, want %v", ctx.State(), stx.State(), want)
+			}
+			if ctx.Request() != nil || stx.Request() != nil {
+				t.Error("Request() is not nil after the final response")
+			}
+			if cw.Value() != nil {
+				t.Error("the client transaction keeps its request after the final response")
+			}
+			if sw.Value() != nil {
+				t.Error("the server transaction keeps its request after the final response")
+			}
+			if ctx.Method() != sc.method || stx.Method() != sc.method {
+				t.Errorf("Method() = %q and %q, want %q", ctx.Method(), stx.Method(), sc.method)
+			}
+			runtime.KeepAlive(resp)
+		})
+	}
+}
+
+// coreFunc is a Core made of a function.
+type coreFunc func(tx *ServerTx, req *sip.Request)
+
+func (f coreFunc) HandleRequest(tx *ServerTx, req *sip.Request) { f(tx, req) }
+func (coreFunc) HandleStray(*transport.Inbound)                 {}

@@ -1,6 +1,7 @@
 package transaction
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 // through Respond. Its methods are safe for concurrent use.
 type ServerTx struct {
 	l        *Layer
-	req      *sip.Request
 	src      transport.Source
 	key      serverKey
 	leg      *legacyInfo // set for a request without the magic cookie
@@ -24,7 +24,11 @@ type ServerTx struct {
 
 	sendMu sync.Mutex // serializes sends: see the package comment
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// req is the request until a final response is sent; then the
+	// transaction lets go of it, so that it can be freed while the
+	// transaction waits out Timer H, I, J or L.
+	req       *sip.Request
 	state     State
 	tm        txTimer
 	interval  time.Duration // Timer G's current interval
@@ -45,6 +49,7 @@ type legacyInfo struct {
 // newServerTxLocked makes a server transaction for req and enters it in
 // the maps; l.mu is held.
 func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *reqID) *ServerTx {
+	id.own()
 	tx := &ServerTx{
 		l:        l,
 		req:      req,
@@ -73,7 +78,7 @@ func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *r
 
 // start arms the 100 (Trying) timer of a new transaction and hands it to
 // the core.
-func (l *Layer) start(tx *ServerTx, core Core) {
+func (l *Layer) start(tx *ServerTx, req *sip.Request, core Core) {
 	if tx.invite {
 		// RFC 3261 §17.2.1: 100 (Trying) unless the TU sends a response
 		// within 200 ms. Armed before the TU runs, so that a TU that
@@ -85,7 +90,7 @@ func (l *Layer) start(tx *ServerTx, core Core) {
 		}
 		tx.mu.Unlock()
 	}
-	core.HandleRequest(tx, tx.req)
+	core.HandleRequest(tx, req)
 	if !tx.invite {
 		// RFC 4320 §4.1: a non-INVITE gets a 100 when Timer E of the
 		// client would reach T2, if nothing else was sent by then. Armed
@@ -100,9 +105,25 @@ func (l *Layer) start(tx *ServerTx, core Core) {
 	}
 }
 
-// Request returns the request that created the transaction. It belongs to
+// Request returns the request that created the transaction, or nil once
+// a final response was sent (or the transaction ended): the transaction
+// lets go of the request then, so that it need not stay in memory for the
+// up to 32 s the transaction lingers to absorb retransmissions. A TU that
+// needs it later keeps the one Core.HandleRequest gave it. It belongs to
 // the transaction: Clone it before changing it.
-func (tx *ServerTx) Request() *sip.Request { return tx.req }
+func (tx *ServerTx) Request() *sip.Request {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.req
+}
+
+// Method returns the method of the request, e.g. "INVITE".
+func (tx *ServerTx) Method() string {
+	if tx.leg != nil {
+		return tx.leg.key.method
+	}
+	return tx.key.method
+}
 
 // Source returns where the request came from; responses go back there.
 func (tx *ServerTx) Source() transport.Source { return tx.src }
@@ -219,15 +240,15 @@ func (tx *ServerTx) respondInviteLocked(resp *sip.Response, now time.Duration) (
 			// RFC 6026 §8.5, §8.7: a 2xx moves to Accepted and starts
 			// Timer L; the TU retransmits the 2xx itself.
 			tx.state = StateAccepted
-			tx.last, tx.trying = nil, false
+			tx.req, tx.last, tx.trying = nil, nil, false
 			tx.tm.end = now + 64*tx.l.t1
 		default:
 			// §17.2.1: 300-699 moves to Completed; Timer G retransmits
 			// over unreliable transports, Timer H waits for the ACK.
 			tx.state = StateCompleted
-			tx.last, tx.trying = resp, false
+			tx.req, tx.last, tx.trying = nil, resp, false
 			if tx.leg != nil {
-				tx.leg.ackToTag = resp.ToTag()
+				tx.leg.ackToTag = strings.Clone(resp.ToTag())
 			}
 			if !tx.reliable {
 				tx.interval = tx.l.t1
@@ -279,7 +300,7 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 	// 64*T1 over unreliable transports and zero over reliable ones.
 	tx.state = StateCompleted
 	tx.tm.rtx = 0
-	tx.last, tx.trying = resp, false
+	tx.req, tx.last, tx.trying = nil, resp, false
 	send = true
 	if code == sip.StatusRequestTimeout {
 		// RFC 4320 §4.2: a transaction-stateful element sends no 408 to
@@ -350,7 +371,9 @@ func (tx *ServerTx) ack(rfc3261 bool, toTag string) ackResult {
 		}
 		// §17.2.1: ACK in Completed → Confirmed; Timer G stops, Timer I
 		// starts: T4 over unreliable transports, zero over reliable ones.
+		// The response is not sent again (Confirmed absorbs requests).
 		tx.state = StateConfirmed
+		tx.last = nil
 		if tx.reliable {
 			tx.terminateLocked()
 			return ackAbsorbed
@@ -480,7 +503,7 @@ func (tx *ServerTx) terminateLocked() {
 	}
 	tx.state = StateTerminated
 	tx.tm.stop()
-	tx.last = nil
+	tx.req, tx.last = nil, nil
 	tx.l.removeServer(tx)
 	if tx.done != nil {
 		close(tx.done)
