@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 	"weak"
 
 	"github.com/sipd/sipd/sip"
@@ -166,7 +167,7 @@ func BenchmarkMemoryAfterFinal(b *testing.B) {
 
 // TestReleaseAfterFinal: once the final response went out or came in, a
 // transaction lets go of its request — Request returns nil and the
-// request can be collected — while it lingers in Completed or Accepted,
+// request and the buffer it was parsed from can be collected — while it lingers in Completed or Accepted,
 // and it still does what those states ask (checked by the state tests).
 func TestReleaseAfterFinal(t *testing.T) {
 	for _, sc := range memScenarios {
@@ -189,7 +190,7 @@ func TestReleaseAfterFinal(t *testing.T) {
 			resp := sip.NewResponse(req, sc.code, "")
 			resp.SetToTag("a6c85cf")
 			resp, _ = sip.ParseResponse(resp.Bytes())
-			cw := weak.Make(req)
+			cw, cbuf := weak.Make(req), weak.Make(unsafe.StringData(req.CallID()))
 			req = nil
 			cl.HandleInbound(&transport.Inbound{Msg: resp, Source: source("UDP")})
 
@@ -197,8 +198,9 @@ func TestReleaseAfterFinal(t *testing.T) {
 			defer sl.Close()
 			var stx *ServerTx
 			var sw weak.Pointer[sip.Request]
+			var sbuf weak.Pointer[byte]
 			sl.SetCore(coreFunc(func(tx *ServerTx, req *sip.Request) {
-				stx, sw = tx, weak.Make(req)
+				stx, sw, sbuf = tx, weak.Make(req), weak.Make(unsafe.StringData(req.CallID()))
 				if tx.Request() != req {
 					t.Error("server Request() before the final response is not the request")
 				}
@@ -229,6 +231,14 @@ func TestReleaseAfterFinal(t *testing.T) {
 			if sw.Value() != nil {
 				t.Error("the server transaction keeps its request after the final response")
 			}
+			// Nor the buffer the request was parsed from, whose views the
+			// keys and the responses built from it hold.
+			if cbuf.Value() != nil {
+				t.Error("the client transaction keeps the received bytes of its request")
+			}
+			if sbuf.Value() != nil {
+				t.Error("the server transaction keeps the received bytes of its request")
+			}
 			if ctx.Method() != sc.method || stx.Method() != sc.method {
 				t.Errorf("Method() = %q and %q, want %q", ctx.Method(), stx.Method(), sc.method)
 			}
@@ -242,3 +252,61 @@ type coreFunc func(tx *ServerTx, req *sip.Request)
 
 func (f coreFunc) HandleRequest(tx *ServerTx, req *sip.Request) { f(tx, req) }
 func (coreFunc) HandleStray(*transport.Inbound)                 {}
+
+// TestServerRetransmitsSameBytes: the response a server transaction keeps
+// in wire form goes out again byte for byte — the provisional one for a
+// retransmitted INVITE in Proceeding (§17.2.1), the final one for Timer G
+// and for a retransmitted INVITE in Completed, the final one to a
+// retransmitted non-INVITE (§17.2.2).
+func TestServerRetransmitsSameBytes(t *testing.T) {
+	check := func(t *testing.T, h *harness, code, want int) {
+		t.Helper()
+		var wires []string
+		for _, m := range h.tp.all() {
+			if m.code == code {
+				wires = append(wires, m.wire)
+			}
+		}
+		if len(wires) != want {
+			t.Fatalf("%d sent %d times, want %d", code, len(wires), want)
+		}
+		for _, w := range wires[1:] {
+			if w != wires[0] {
+				t.Errorf("retransmitted %d:\n%s\nfirst:\n%s", code, w, wires[0])
+			}
+		}
+	}
+	t.Run("INVITE", func(t *testing.T) {
+		inBubble(t, func(h *harness) {
+			branch := NewBranch()
+			inv := func() *sip.Request { return request(t, sip.MethodInvite, "UDP", branch, msgOpts{}) }
+			h.inject(inv(), "UDP")
+			tx := h.core.requests()[0]
+			ring := answer(t, h.core.reqOf(tx), 180, "uas1")
+			ring.Add("Allow", "INVITE, ACK, BYE")
+			if err := tx.Respond(ring); err != nil {
+				t.Fatal(err)
+			}
+			h.inject(inv(), "UDP")
+			check(t, h, 180, 2)
+			if err := tx.Respond(answer(t, h.core.reqOf(tx), 486, "uas1")); err != nil {
+				t.Fatal(err)
+			}
+			h.until(ms(600)) // Timer G at 500 ms
+			h.inject(inv(), "UDP")
+			check(t, h, 486, 3)
+		})
+	})
+	t.Run("BYE", func(t *testing.T) {
+		inBubble(t, func(h *harness) {
+			branch := NewBranch()
+			h.inject(request(t, sip.MethodBye, "UDP", branch, msgOpts{toTag: "uas1"}), "UDP")
+			tx := h.core.requests()[0]
+			if err := tx.Respond(answer(t, h.core.reqOf(tx), 200, "")); err != nil {
+				t.Fatal(err)
+			}
+			h.inject(request(t, sip.MethodBye, "UDP", branch, msgOpts{toTag: "uas1"}), "UDP")
+			check(t, h, 200, 2)
+		})
+	})
+}

@@ -28,12 +28,16 @@ type ServerTx struct {
 	// req is the request until a final response is sent; then the
 	// transaction lets go of it, so that it can be freed while the
 	// transaction waits out Timer H, I, J or L.
-	req       *sip.Request
-	state     State
-	tm        txTimer
-	interval  time.Duration // Timer G's current interval
-	last      *sip.Response // the response a retransmitted request gets
-	trying    bool          // the layer sent 100 (Trying) and last is nil: make it anew
+	req      *sip.Request
+	state    State
+	tm       txTimer
+	interval time.Duration // Timer G's current interval
+	// last is the response a retransmitted request gets, in wire form:
+	// a few hundred bytes the collector need not scan, in place of the
+	// response and the request whose strings it shares. It is parsed anew
+	// for each retransmission, which is rare.
+	last      []byte
+	trying    bool // the layer sent 100 (Trying) and last is nil: make it anew
 	cancelled bool
 	cancelCh  chan struct{} // made on demand
 	done      chan struct{} // made on demand
@@ -235,7 +239,7 @@ func (tx *ServerTx) respondInviteLocked(resp *sip.Response, now time.Duration) (
 		case code < 200:
 			// §17.2.1: provisional responses are sent, not
 			// retransmitted; the last one answers a retransmitted INVITE.
-			tx.last, tx.trying = resp, false
+			tx.last, tx.trying = resp.Bytes(), false
 		case code < 300:
 			// RFC 6026 §8.5, §8.7: a 2xx moves to Accepted and starts
 			// Timer L; the TU retransmits the 2xx itself.
@@ -246,7 +250,7 @@ func (tx *ServerTx) respondInviteLocked(resp *sip.Response, now time.Duration) (
 			// §17.2.1: 300-699 moves to Completed; Timer G retransmits
 			// over unreliable transports, Timer H waits for the ACK.
 			tx.state = StateCompleted
-			tx.req, tx.last, tx.trying = nil, resp, false
+			tx.req, tx.last, tx.trying = nil, resp.Bytes(), false
 			if tx.leg != nil {
 				tx.leg.ackToTag = strings.Clone(resp.ToTag())
 			}
@@ -291,7 +295,7 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 		}
 		// §17.2.2: Trying → Proceeding on a provisional response.
 		tx.state = StateProceeding
-		tx.last, tx.trying = resp, false
+		tx.last, tx.trying = resp.Bytes(), false
 		tx.tm.rtx = 0
 		tx.rearm(now)
 		return true, nil
@@ -300,16 +304,19 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 	// 64*T1 over unreliable transports and zero over reliable ones.
 	tx.state = StateCompleted
 	tx.tm.rtx = 0
-	tx.req, tx.last, tx.trying = nil, resp, false
+	tx.req, tx.last, tx.trying = nil, nil, false
 	send = true
 	if code == sip.StatusRequestTimeout {
 		// RFC 4320 §4.2: a transaction-stateful element sends no 408 to
 		// a non-INVITE request. Retransmissions are absorbed quietly.
-		tx.last, send = nil, false
+		send = false
 	}
 	if tx.reliable {
 		tx.terminateLocked()
 	} else {
+		if send {
+			tx.last = resp.Bytes()
+		}
 		tx.tm.end = now + 64*tx.l.t1
 		tx.rearm(now)
 	}
@@ -339,12 +346,22 @@ func (tx *ServerTx) retransmission() bool {
 
 // lastLocked returns the response a retransmitted request gets, making the
 // 100 (Trying) anew if that is what was sent (it is not kept, to keep
-// ringing transactions small).
+// ringing transactions small), or nil.
 func (tx *ServerTx) lastLocked() *sip.Response {
 	if tx.trying {
 		return sip.NewResponse(tx.req, sip.StatusTrying, "")
 	}
-	return tx.last
+	if tx.last == nil {
+		return nil
+	}
+	resp, err := sip.ParseResponse(tx.last)
+	if err != nil {
+		// The TU's response does not parse back: a peer could not
+		// parse it either.
+		tx.l.log.Debug("response not retransmitted", "error", err)
+		return nil
+	}
+	return resp
 }
 
 type ackResult int
@@ -437,7 +454,7 @@ func (tx *ServerTx) onTimer() {
 			resp = tx.lastLocked()
 		case StateCompleted:
 			// §17.2.1 Timer G: resend, the interval doubling up to T2.
-			resp = tx.last
+			resp = tx.lastLocked()
 			tx.interval = min(2*tx.interval, l.t2)
 			tx.tm.rtx = now + tx.interval
 		}
