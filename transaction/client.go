@@ -96,6 +96,7 @@ func (l *Layer) Request(req *sip.Request, dst transport.Target, h ClientHandler)
 		reliable: reliable(dst.Transport),
 		state:    StateTrying,
 	}
+	tx.tm.owner = tx
 	if tx.invite {
 		tx.state = StateCalling
 	}
@@ -439,11 +440,7 @@ func (tx *ClientTx) sendAck(resp *sip.Response, first bool) error {
 	return &transportError{err}
 }
 
-func (tx *ClientTx) rearm(now time.Duration) {
-	if d, need := tx.tm.reset(now); need {
-		tx.tm.t = time.AfterFunc(d, tx.onTimer)
-	}
-}
+func (tx *ClientTx) rearm(now time.Duration) { tx.l.timers.reset(&tx.tm, now) }
 
 // onTimer runs the timers that are due.
 func (tx *ClientTx) onTimer() {
@@ -517,6 +514,6 @@ func (tx *ClientTx) terminateLocked() {
 		return
 	}
 	tx.state = StateTerminated
-	tx.tm.stop()
+	tx.l.timers.stop(&tx.tm)
 	tx.l.removeClient(tx)
 }

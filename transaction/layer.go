@@ -86,6 +86,8 @@ type Layer struct {
 	log   *slog.Logger
 	epoch time.Time
 
+	timers timerHeap
+
 	mu      sync.Mutex // a leaf: see the package comment
 	core    Core
 	coreErr ServerErrorHandler
@@ -117,6 +119,7 @@ func New(tp Transport, cfg Config) *Layer {
 	if l.t4 <= 0 {
 		l.t4 = 5 * time.Second
 	}
+	l.timers.init(l)
 	if cfg.Logger != nil {
 		l.log = cfg.Logger.With("component", "transaction")
 	} else {
@@ -162,6 +165,7 @@ func (l *Layer) Close() {
 		tx.terminateLocked()
 		tx.mu.Unlock()
 	}
+	l.timers.close()
 }
 
 // now is the monotonic time since the layer's epoch; timer deadlines are

@@ -62,6 +62,7 @@ func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *r
 		reliable: reliable(in.Transport),
 		created:  l.now(),
 	}
+	tx.tm.owner = tx
 	if id.rfc3261 {
 		tx.key = id.key
 		l.servers[id.key] = tx
@@ -412,11 +413,7 @@ func (tx *ServerTx) ack(rfc3261 bool, toTag string) ackResult {
 	return ackToCore
 }
 
-func (tx *ServerTx) rearm(now time.Duration) {
-	if d, need := tx.tm.reset(now); need {
-		tx.tm.t = time.AfterFunc(d, tx.onTimer)
-	}
-}
+func (tx *ServerTx) rearm(now time.Duration) { tx.l.timers.reset(&tx.tm, now) }
 
 // onTimer runs the timers that are due.
 func (tx *ServerTx) onTimer() {
@@ -519,7 +516,7 @@ func (tx *ServerTx) terminateLocked() {
 		return
 	}
 	tx.state = StateTerminated
-	tx.tm.stop()
+	tx.l.timers.stop(&tx.tm)
 	tx.req, tx.last = nil, nil
 	tx.l.removeServer(tx)
 	if tx.done != nil {
