@@ -115,6 +115,7 @@ func (l *Layer) Request(req *sip.Request, dst transport.Target, h ClientHandler)
 	}
 	// Entered before the send, so that a quick response finds it.
 	l.clients[tx.key] = tx
+	l.peaks.clients = max(l.peaks.clients, len(l.clients))
 	l.mu.Unlock()
 
 	tx.sendMu.Lock()

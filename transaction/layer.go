@@ -95,6 +95,7 @@ type Layer struct {
 	clients map[clientKey]*ClientTx
 	servers map[serverKey]*ServerTx
 	legacy  map[legacyKey]*ServerTx
+	peaks   struct{ clients, servers, legacy int } // the maps' sizes since made
 }
 
 // New returns a transaction layer that sends through tp. Set the Core
@@ -536,6 +537,7 @@ func (l *Layer) removeClient(tx *ClientTx) {
 	l.mu.Lock()
 	if l.clients[tx.key] == tx {
 		delete(l.clients, tx.key)
+		l.clients = shrunk(l.clients, &l.peaks.clients)
 	}
 	l.mu.Unlock()
 }
@@ -545,11 +547,33 @@ func (l *Layer) removeServer(tx *ServerTx) {
 	if tx.leg != nil {
 		if l.legacy[tx.leg.key] == tx {
 			delete(l.legacy, tx.leg.key)
+			l.legacy = shrunk(l.legacy, &l.peaks.legacy)
 		}
 	} else if l.servers[tx.key] == tx {
 		delete(l.servers, tx.key)
+		l.servers = shrunk(l.servers, &l.peaks.servers)
 	}
 	l.mu.Unlock()
+}
+
+// shrinkFrom is the size from which a map that emptied is made anew.
+const shrinkFrom = 4096
+
+// shrunk returns m, or a copy of it once it holds less than a sixteenth of
+// its peak size: a Go map keeps the room of the most entries it ever held
+// (some 160 bytes per transaction for the client and server maps), which a
+// burst of load would leave behind. The copy costs at most a sixteenth of
+// the deletions since the peak.
+func shrunk[K comparable, V any](m map[K]V, peak *int) map[K]V {
+	if *peak < shrinkFrom || len(m) >= *peak/16 {
+		return m
+	}
+	c := make(map[K]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	*peak = len(m)
+	return c
 }
 
 var _ transport.Handler = (*Layer)(nil)

@@ -66,9 +66,11 @@ func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *r
 	if id.rfc3261 {
 		tx.key = id.key
 		l.servers[id.key] = tx
+		l.peaks.servers = max(l.peaks.servers, len(l.servers))
 	} else {
 		tx.leg = &legacyInfo{key: id.lkey}
 		l.legacy[id.lkey] = tx
+		l.peaks.legacy = max(l.peaks.legacy, len(l.legacy))
 	}
 	if tx.invite {
 		// RFC 3261 §17.2.1: an INVITE server transaction starts in
