@@ -205,3 +205,40 @@ func BenchmarkTimer(b *testing.B) {
 		})
 	}
 }
+
+// nopTimed is a transaction whose timer does nothing.
+type nopTimed struct{}
+
+func (nopTimed) onTimer() {}
+
+// BenchmarkTimerHeap measures what a transaction's timer costs on its
+// layer's heap, as BenchmarkTimer does on the runtime's: entering the heap,
+// moving once (as a state change does) and leaving, with 0 or 100000 other
+// timers pending.
+func BenchmarkTimerHeap(b *testing.B) {
+	for _, live := range []int{0, 100000} {
+		b.Run(fmt.Sprintf("pending=%d", live), func(b *testing.B) {
+			l := New(nopTransport{}, Config{})
+			defer l.Close()
+			now := l.now()
+			others := make([]txTimer, live)
+			for i := range others {
+				others[i].owner = nopTimed{}
+				others[i].end = now + time.Hour + time.Duration(i)*time.Millisecond
+				l.timers.reset(&others[i], now)
+			}
+			tm := &txTimer{owner: nopTimed{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				tm.rtx = now + 500*time.Millisecond
+				l.timers.reset(tm, now)
+				tm.rtx, tm.end = 0, now+32*time.Second
+				l.timers.reset(tm, now)
+				l.timers.stop(tm)
+			}
+			for i := range others {
+				l.timers.stop(&others[i])
+			}
+		})
+	}
+}

@@ -28,18 +28,24 @@ type ClientHandler interface {
 // concurrent use.
 type ClientTx struct {
 	l      *Layer
-	h      ClientHandler
-	req    *sip.Request
 	dst    transport.Target
 	key    clientKey
 	invite bool
 
-	// sendMu serializes sends and the reads of req and ack (see the
-	// package comment).
+	// sendMu serializes sends and guards req and ack (see the package
+	// comment).
 	sendMu sync.Mutex
-	ack    *sip.Request // the ACK for a non-2xx final response (§17.1.1.3)
+	// req is the request until the first final response; then the
+	// transaction lets go of it, so that it can be freed while the
+	// transaction waits out Timer D, K or M.
+	req *sip.Request
+	// ack is the ACK for a non-2xx final response (§17.1.1.3) in wire
+	// form, kept to answer retransmissions of that response: a few hundred
+	// bytes rather than the INVITE and the response it was built from.
+	ack []byte
 
 	mu       sync.Mutex
+	h        ClientHandler // nil once a non-INVITE got its final response
 	state    State
 	reliable bool
 	tm       txTimer
@@ -85,11 +91,12 @@ func (l *Layer) Request(req *sip.Request, dst transport.Target, h ClientHandler)
 		h:        h,
 		req:      req,
 		dst:      dst,
-		key:      clientKey{branch: via.Branch(), method: req.Method},
+		key:      clientKey{branch: via.Branch(), method: internMethod(req.Method)},
 		invite:   req.Method == sip.MethodInvite,
 		reliable: reliable(dst.Transport),
 		state:    StateTrying,
 	}
+	tx.tm.owner = tx
 	if tx.invite {
 		tx.state = StateCalling
 	}
@@ -108,6 +115,7 @@ func (l *Layer) Request(req *sip.Request, dst transport.Target, h ClientHandler)
 	}
 	// Entered before the send, so that a quick response finds it.
 	l.clients[tx.key] = tx
+	l.peaks.clients = max(l.peaks.clients, len(l.clients))
 	l.mu.Unlock()
 
 	tx.sendMu.Lock()
@@ -138,9 +146,20 @@ func (l *Layer) Request(req *sip.Request, dst transport.Target, h ClientHandler)
 	return tx, nil
 }
 
-// Request returns the request the transaction sends. It is the
-// transaction's: read it only while no response or timer can be in flight.
-func (tx *ClientTx) Request() *sip.Request { return tx.req }
+// Request returns the request the transaction sends, or nil once a final
+// response has arrived: the transaction lets go of the request then (an
+// INVITE transaction keeps only its ACK), so that it need not stay in
+// memory for the up to 32 s the transaction lingers. A TU that needs it
+// later keeps its own reference. The request is the transaction's: read it
+// only while no response or timer can be in flight.
+func (tx *ClientTx) Request() *sip.Request {
+	tx.sendMu.Lock()
+	defer tx.sendMu.Unlock()
+	return tx.req
+}
+
+// Method returns the method of the request, e.g. "INVITE".
+func (tx *ClientTx) Method() string { return tx.key.method }
 
 // Target returns where the request goes.
 func (tx *ClientTx) Target() transport.Target { return tx.dst }
@@ -198,6 +217,12 @@ func (tx *ClientTx) cancelSentLocked(now time.Duration) {
 
 func (tx *ClientTx) sendCancel() error {
 	tx.sendMu.Lock()
+	if tx.req == nil {
+		// A final response came in since Cancel decided to send: there
+		// is nothing left to cancel (§9.1).
+		tx.sendMu.Unlock()
+		return ErrFinal
+	}
 	c, err := sip.NewCancel(tx.req)
 	dst := tx.hopLocked()
 	tx.sendMu.Unlock()
@@ -211,7 +236,7 @@ func (tx *ClientTx) sendCancel() error {
 // hopLocked returns the destination of the ACK and the CANCEL: the
 // address, port and transport the request was sent to (§17.1.1.3, §9.1),
 // which is TCP if the transport moved a large UDP request there. tx.sendMu
-// is held.
+// is held and req is still there.
 func (tx *ClientTx) hopLocked() transport.Target {
 	dst := tx.dst
 	if v, err := tx.req.TopVia(); err == nil && reliable(v.Transport) && !reliable(dst.Transport) {
@@ -253,11 +278,19 @@ func (tx *ClientTx) receive(resp *sip.Response) bool {
 	} else {
 		a = tx.receiveNonInviteLocked(resp, now)
 	}
+	h := tx.h
+	if a.final && !tx.invite {
+		// §17.1.2.2: Completed only absorbs retransmissions; the TU
+		// hears nothing more, and need not be kept for Timer K.
+		tx.h = nil
+	}
 	tx.mu.Unlock()
 
 	var ackErr error
 	if a.ack {
 		ackErr = tx.sendAck(resp, a.deliver)
+	} else if a.final {
+		tx.release()
 	}
 	if a.cancel {
 		if err := tx.sendCancel(); err != nil {
@@ -265,18 +298,28 @@ func (tx *ClientTx) receive(resp *sip.Response) bool {
 		}
 	}
 	if a.deliver {
-		tx.h.HandleResponse(tx, resp)
+		h.HandleResponse(tx, resp)
 	}
 	if ackErr != nil {
-		tx.h.HandleError(tx, ackErr)
+		h.HandleError(tx, ackErr)
 	}
 	return true
 }
 
 type clientAction struct {
 	deliver bool // pass the response to the TU
+	final   bool // the first final response: the request is no longer needed
 	ack     bool // send (or resend) the ACK for a non-2xx final response
 	cancel  bool // send the CANCEL that waited for a provisional response
+}
+
+// release lets go of the request after the first final response: Accepted
+// and Completed never send it again (RFC 3261 §17.1.1.2, §17.1.2.2, RFC
+// 6026 §8.4).
+func (tx *ClientTx) release() {
+	tx.sendMu.Lock()
+	tx.req = nil
+	tx.sendMu.Unlock()
 }
 
 func (tx *ClientTx) receiveInviteLocked(resp *sip.Response, now time.Duration) (a clientAction) {
@@ -306,13 +349,13 @@ func (tx *ClientTx) receiveInviteLocked(resp *sip.Response, now time.Duration) (
 			tx.tm.rtx = 0
 			tx.tm.end = now + 64*tx.l.t1
 			tx.rearm(now)
-			a.deliver = true
+			a.deliver, a.final = true, true
 		default:
 			// §17.1.1.2: 300-699 moves to Completed; the ACK is sent even
 			// over reliable transports, and Timer D starts: at least 32 s
 			// over unreliable transports, zero over reliable ones.
 			tx.state = StateCompleted
-			a.ack, a.deliver = true, true
+			a.ack, a.deliver, a.final = true, true, true
 			if tx.reliable {
 				tx.terminateLocked()
 			} else {
@@ -348,6 +391,7 @@ func (tx *ClientTx) receiveNonInviteLocked(resp *sip.Response, now time.Duration
 	// §17.1.2.2: a final response moves to Completed with Timer K: T4
 	// over unreliable transports, zero over reliable ones.
 	tx.state = StateCompleted
+	a.final = true
 	if tx.reliable {
 		tx.terminateLocked()
 		return a
@@ -359,16 +403,30 @@ func (tx *ClientTx) receiveNonInviteLocked(resp *sip.Response, now time.Duration
 }
 
 // sendAck builds the ACK for a non-2xx final response on first use and
-// sends it to where the INVITE went (§17.1.1.2). A transport error ends the
-// transaction (Figure 5: Completed → Terminated) and is returned for the
+// sends it to where the INVITE went (§17.1.1.2); then it lets go of the
+// INVITE and keeps the ACK in wire form for retransmissions of the
+// response, sending a copy parsed from it each time. A transport error ends
+// the transaction (Figure 5: Completed → Terminated) and is returned for the
 // TU, if this is the first ACK (first) or the transaction was still
 // running: the TU hears of it once.
 func (tx *ClientTx) sendAck(resp *sip.Response, first bool) error {
 	tx.sendMu.Lock()
-	if tx.ack == nil {
-		tx.ack = newAckForFailure(tx.req, resp)
+	var err error
+	if tx.req != nil {
+		ack, hop := newAckForFailure(tx.req, resp), tx.hopLocked()
+		err = tx.l.tp.SendRequest(ack, hop)
+		if err == nil && !reliable(hop.Transport) {
+			// Only over an unreliable transport does the transaction stay
+			// in Completed; the hop is dst then.
+			tx.ack = ack.Bytes()
+		}
+		tx.req = nil
+	} else if tx.ack != nil {
+		var ack *sip.Request
+		if ack, err = sip.ParseRequest(tx.ack); err == nil {
+			err = tx.l.tp.SendRequest(ack, tx.dst)
+		}
 	}
-	err := tx.l.tp.SendRequest(tx.ack, tx.hopLocked())
 	tx.sendMu.Unlock()
 	if err == nil {
 		return nil
@@ -383,11 +441,7 @@ func (tx *ClientTx) sendAck(resp *sip.Response, first bool) error {
 	return &transportError{err}
 }
 
-func (tx *ClientTx) rearm(now time.Duration) {
-	if d, need := tx.tm.reset(now); need {
-		tx.tm.t = time.AfterFunc(d, tx.onTimer)
-	}
-}
+func (tx *ClientTx) rearm(now time.Duration) { tx.l.timers.reset(&tx.tm, now) }
 
 // onTimer runs the timers that are due.
 func (tx *ClientTx) onTimer() {
@@ -398,6 +452,7 @@ func (tx *ClientTx) onTimer() {
 		tx.mu.Unlock()
 		return
 	}
+	h := tx.h
 	var resend bool
 	var failed error
 	switch {
@@ -431,8 +486,11 @@ func (tx *ClientTx) onTimer() {
 	tx.mu.Unlock()
 
 	if resend {
+		var err error
 		tx.sendMu.Lock()
-		err := l.tp.SendRequest(tx.req, tx.dst)
+		if tx.req != nil { // else a final response came in meanwhile
+			err = l.tp.SendRequest(tx.req, tx.dst)
+		}
 		tx.sendMu.Unlock()
 		if err != nil {
 			// §17.1.4: a transport error ends the transaction; the TU
@@ -446,7 +504,7 @@ func (tx *ClientTx) onTimer() {
 		}
 	}
 	if failed != nil {
-		tx.h.HandleError(tx, failed)
+		h.HandleError(tx, failed)
 	}
 }
 
@@ -457,6 +515,6 @@ func (tx *ClientTx) terminateLocked() {
 		return
 	}
 	tx.state = StateTerminated
-	tx.tm.stop()
+	tx.l.timers.stop(&tx.tm)
 	tx.l.removeClient(tx)
 }

@@ -31,20 +31,27 @@
 // (RFC 4320 §4.1); it builds and sends the ACK for a non-2xx final response
 // itself (§17.1.1.3).
 //
-// Timers run on the runtime's timer heap: each transaction owns at most one
-// runtime timer (time.AfterFunc), reset to the earliest of its two pending
-// deadlines — a retransmission timer (A, E, G or the 100 Trying) and a
-// lifetime timer (B, D, F, H, I, J, K, L, M). No goroutine is started per
-// transaction, and everything runs under testing/synctest with a fake clock.
-// A transaction leaves the layer's maps the moment it is Terminated.
+// Timers run on one heap per layer, under one runtime timer
+// (time.AfterFunc) set for the earliest deadline of all: a transaction sits
+// in the heap at the earlier of its two pending deadlines — a
+// retransmission timer (A, E, G or the 100 Trying) and a lifetime timer (B,
+// D, F, H, I, J, K, L, M) — and costs no allocation and no runtime timer
+// of its own. When a deadline comes, the transaction's timer code runs in a
+// goroutine, as with time.AfterFunc; no goroutine waits per transaction,
+// and everything runs under testing/synctest with a fake clock. A
+// transaction leaves the layer's maps and the heap the moment it is
+// Terminated; it lets go of its request at its final response (see
+// ClientTx.Request and ServerTx.Request).
 //
 // # Locks
 //
-// There are three kinds of lock; the order is
+// There are four kinds of lock; the order is
 //
-//	tx.mu  →  Layer.mu
+//	tx.mu  →  Layer.mu or the timer heap's lock
 //
-// and tx.sendMu is never held together with either.
+// and tx.sendMu is never held together with any other. The timer heap's
+// lock, like Layer.mu, is a leaf: the heap calls no transaction while it
+// holds it.
 //
 // Layer.mu guards the maps of transactions, the Core and closed. It is a
 // leaf: nothing is locked or called while it is held, and HandleInbound

@@ -151,6 +151,7 @@ type recCore struct {
 	mu        sync.Mutex
 	start     time.Time
 	txs       []*ServerTx
+	reqs      []*sip.Request // the request of each of txs, kept by the TU
 	strays    []*transport.Inbound
 	errs      []event
 	onRequest func(tx *ServerTx, req *sip.Request)
@@ -159,6 +160,7 @@ type recCore struct {
 func (c *recCore) HandleRequest(tx *ServerTx, req *sip.Request) {
 	c.mu.Lock()
 	c.txs = append(c.txs, tx)
+	c.reqs = append(c.reqs, req)
 	f := c.onRequest
 	c.mu.Unlock()
 	if f != nil {
@@ -182,6 +184,14 @@ func (c *recCore) requests() []*ServerTx {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.txs)
+}
+
+// reqOf returns the request the TU got with tx: tx.Request is nil once a
+// final response was sent.
+func (c *recCore) reqOf(tx *ServerTx) *sip.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reqs[slices.Index(c.txs, tx)]
 }
 
 func (c *recCore) strayMsgs() []*transport.Inbound {

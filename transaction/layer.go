@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +47,9 @@ type Core interface {
 	// request that matched none (RFC 3261 §17.2.3), a CANCEL that matched
 	// an INVITE server transaction included (§9.2). The TU answers
 	// through tx.Respond, now or later, and must not change req (Clone it
-	// first). For an INVITE the layer has sent nothing yet: it sends 100
+	// first). The transaction lets go of req once a final response is
+	// sent (tx.Request returns nil then): a TU that needs it later keeps
+	// it. For an INVITE the layer has sent nothing yet: it sends 100
 	// (Trying) itself if the TU has sent no response 200 ms after the
 	// request arrived (§17.2.1). It is called from the transport's read
 	// loop and must not block for long.
@@ -83,6 +86,8 @@ type Layer struct {
 	log   *slog.Logger
 	epoch time.Time
 
+	timers timerHeap
+
 	mu      sync.Mutex // a leaf: see the package comment
 	core    Core
 	coreErr ServerErrorHandler
@@ -90,6 +95,7 @@ type Layer struct {
 	clients map[clientKey]*ClientTx
 	servers map[serverKey]*ServerTx
 	legacy  map[legacyKey]*ServerTx
+	peaks   struct{ clients, servers, legacy int } // the maps' sizes since made
 }
 
 // New returns a transaction layer that sends through tp. Set the Core
@@ -114,6 +120,7 @@ func New(tp Transport, cfg Config) *Layer {
 	if l.t4 <= 0 {
 		l.t4 = 5 * time.Second
 	}
+	l.timers.init(l)
 	if cfg.Logger != nil {
 		l.log = cfg.Logger.With("component", "transaction")
 	} else {
@@ -159,6 +166,7 @@ func (l *Layer) Close() {
 		tx.terminateLocked()
 		tx.mu.Unlock()
 	}
+	l.timers.close()
 }
 
 // now is the monotonic time since the layer's epoch; timer deadlines are
@@ -259,6 +267,77 @@ func makeReqID(req *sip.Request, via *sip.Via, cs sip.CSeq) reqID {
 		method:  req.Method,
 		via:     viaID{via.Transport, via.Host, via.Port, via.Params},
 	}}
+}
+
+// own makes the key's strings the transaction's own: those of a parsed
+// request are views of its whole received buffer, which a key kept for the
+// transaction's life would hold in memory after the transaction let go of
+// the request. The copies share one allocation.
+func (id *reqID) own() {
+	if id.rfc3261 {
+		k := &id.key
+		k.method = internMethod(k.method)
+		cloneStrings(&k.branch, &k.host)
+		return
+	}
+	k := &id.lkey
+	k.method = internMethod(k.method)
+	u := &k.uri
+	cloneStrings(&u.Scheme, &u.User, &u.Password, &u.Host, (*string)(&u.Params), &u.Headers, &u.Opaque,
+		&k.toTag, &k.fromTag, &k.callID, &k.via.transport, &k.via.host, (*string)(&k.via.params))
+}
+
+// cloneStrings replaces the strings with copies in one new allocation.
+func cloneStrings(ss ...*string) {
+	n := 0
+	for _, p := range ss {
+		n += len(*p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range ss {
+		b.WriteString(*p)
+	}
+	all := b.String()
+	for _, p := range ss {
+		*p, all = all[:len(*p)], all[len(*p):]
+	}
+}
+
+// internMethod returns the constant for a method of RFC 3261 or a common
+// extension, which holds no buffer in memory, or else a copy of m.
+func internMethod(m string) string {
+	switch m {
+	case sip.MethodInvite:
+		return sip.MethodInvite
+	case sip.MethodAck:
+		return sip.MethodAck
+	case sip.MethodBye:
+		return sip.MethodBye
+	case sip.MethodCancel:
+		return sip.MethodCancel
+	case sip.MethodOptions:
+		return sip.MethodOptions
+	case sip.MethodRegister:
+		return sip.MethodRegister
+	case sip.MethodPrack:
+		return sip.MethodPrack
+	case sip.MethodSubscribe:
+		return sip.MethodSubscribe
+	case sip.MethodNotify:
+		return sip.MethodNotify
+	case sip.MethodPublish:
+		return sip.MethodPublish
+	case sip.MethodInfo:
+		return sip.MethodInfo
+	case sip.MethodRefer:
+		return sip.MethodRefer
+	case sip.MethodMessage:
+		return sip.MethodMessage
+	case sip.MethodUpdate:
+		return sip.MethodUpdate
+	}
+	return strings.Clone(m)
 }
 
 // withMethod returns the id with another method: an ACK and a CANCEL look
@@ -400,7 +479,7 @@ func (l *Layer) handleCancel(in *transport.Inbound, req *sip.Request, id *reqID)
 	tx := l.newServerTxLocked(in, req, id)
 	l.mu.Unlock()
 	invTx.markCancelled()
-	l.start(tx, core)
+	l.start(tx, req, core)
 	return true
 }
 
@@ -419,7 +498,7 @@ func (l *Layer) handleOther(in *transport.Inbound, req *sip.Request, id *reqID) 
 	}
 	tx := l.newServerTxLocked(in, req, id)
 	l.mu.Unlock()
-	l.start(tx, core)
+	l.start(tx, req, core)
 	return true
 }
 
@@ -458,6 +537,7 @@ func (l *Layer) removeClient(tx *ClientTx) {
 	l.mu.Lock()
 	if l.clients[tx.key] == tx {
 		delete(l.clients, tx.key)
+		l.clients = shrunk(l.clients, &l.peaks.clients)
 	}
 	l.mu.Unlock()
 }
@@ -467,11 +547,33 @@ func (l *Layer) removeServer(tx *ServerTx) {
 	if tx.leg != nil {
 		if l.legacy[tx.leg.key] == tx {
 			delete(l.legacy, tx.leg.key)
+			l.legacy = shrunk(l.legacy, &l.peaks.legacy)
 		}
 	} else if l.servers[tx.key] == tx {
 		delete(l.servers, tx.key)
+		l.servers = shrunk(l.servers, &l.peaks.servers)
 	}
 	l.mu.Unlock()
+}
+
+// shrinkFrom is the size from which a map that emptied is made anew.
+const shrinkFrom = 4096
+
+// shrunk returns m, or a copy of it once it holds less than a sixteenth of
+// its peak size: a Go map keeps the room of the most entries it ever held
+// (some 160 bytes per transaction for the client and server maps), which a
+// burst of load would leave behind. The copy costs at most a sixteenth of
+// the deletions since the peak.
+func shrunk[K comparable, V any](m map[K]V, peak *int) map[K]V {
+	if *peak < shrinkFrom || len(m) >= *peak/16 {
+		return m
+	}
+	c := make(map[K]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	*peak = len(m)
+	return c
 }
 
 var _ transport.Handler = (*Layer)(nil)

@@ -118,7 +118,7 @@ func TestMatchCancel(t *testing.T) {
 			t.Error("Cancelled not closed")
 		}
 		txs := h.core.requests()
-		if len(txs) != 2 || txs[1].Request().Method != sip.MethodCancel || txs[1].State() != StateCompleted {
+		if len(txs) != 2 || txs[1].Method() != sip.MethodCancel || txs[1].State() != StateCompleted {
 			t.Fatalf("CANCEL did not get a server transaction of its own: %v", txs)
 		}
 		again, _ := sip.ParseRequest(cancelReq.Bytes())

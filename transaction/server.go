@@ -1,6 +1,7 @@
 package transaction
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 // through Respond. Its methods are safe for concurrent use.
 type ServerTx struct {
 	l        *Layer
-	req      *sip.Request
 	src      transport.Source
 	key      serverKey
 	leg      *legacyInfo // set for a request without the magic cookie
@@ -24,12 +24,20 @@ type ServerTx struct {
 
 	sendMu sync.Mutex // serializes sends: see the package comment
 
-	mu        sync.Mutex
-	state     State
-	tm        txTimer
-	interval  time.Duration // Timer G's current interval
-	last      *sip.Response // the response a retransmitted request gets
-	trying    bool          // the layer sent 100 (Trying) and last is nil: make it anew
+	mu sync.Mutex
+	// req is the request until a final response is sent; then the
+	// transaction lets go of it, so that it can be freed while the
+	// transaction waits out Timer H, I, J or L.
+	req      *sip.Request
+	state    State
+	tm       txTimer
+	interval time.Duration // Timer G's current interval
+	// last is the response a retransmitted request gets, in wire form:
+	// a few hundred bytes the collector need not scan, in place of the
+	// response and the request whose strings it shares. It is parsed anew
+	// for each retransmission, which is rare.
+	last      []byte
+	trying    bool // the layer sent 100 (Trying) and last is nil: make it anew
 	cancelled bool
 	cancelCh  chan struct{} // made on demand
 	done      chan struct{} // made on demand
@@ -45,6 +53,7 @@ type legacyInfo struct {
 // newServerTxLocked makes a server transaction for req and enters it in
 // the maps; l.mu is held.
 func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *reqID) *ServerTx {
+	id.own()
 	tx := &ServerTx{
 		l:        l,
 		req:      req,
@@ -53,12 +62,15 @@ func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *r
 		reliable: reliable(in.Transport),
 		created:  l.now(),
 	}
+	tx.tm.owner = tx
 	if id.rfc3261 {
 		tx.key = id.key
 		l.servers[id.key] = tx
+		l.peaks.servers = max(l.peaks.servers, len(l.servers))
 	} else {
 		tx.leg = &legacyInfo{key: id.lkey}
 		l.legacy[id.lkey] = tx
+		l.peaks.legacy = max(l.peaks.legacy, len(l.legacy))
 	}
 	if tx.invite {
 		// RFC 3261 §17.2.1: an INVITE server transaction starts in
@@ -73,7 +85,7 @@ func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *r
 
 // start arms the 100 (Trying) timer of a new transaction and hands it to
 // the core.
-func (l *Layer) start(tx *ServerTx, core Core) {
+func (l *Layer) start(tx *ServerTx, req *sip.Request, core Core) {
 	if tx.invite {
 		// RFC 3261 §17.2.1: 100 (Trying) unless the TU sends a response
 		// within 200 ms. Armed before the TU runs, so that a TU that
@@ -85,7 +97,7 @@ func (l *Layer) start(tx *ServerTx, core Core) {
 		}
 		tx.mu.Unlock()
 	}
-	core.HandleRequest(tx, tx.req)
+	core.HandleRequest(tx, req)
 	if !tx.invite {
 		// RFC 4320 §4.1: a non-INVITE gets a 100 when Timer E of the
 		// client would reach T2, if nothing else was sent by then. Armed
@@ -100,9 +112,25 @@ func (l *Layer) start(tx *ServerTx, core Core) {
 	}
 }
 
-// Request returns the request that created the transaction. It belongs to
+// Request returns the request that created the transaction, or nil once
+// a final response was sent (or the transaction ended): the transaction
+// lets go of the request then, so that it need not stay in memory for the
+// up to 32 s the transaction lingers to absorb retransmissions. A TU that
+// needs it later keeps the one Core.HandleRequest gave it. It belongs to
 // the transaction: Clone it before changing it.
-func (tx *ServerTx) Request() *sip.Request { return tx.req }
+func (tx *ServerTx) Request() *sip.Request {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.req
+}
+
+// Method returns the method of the request, e.g. "INVITE".
+func (tx *ServerTx) Method() string {
+	if tx.leg != nil {
+		return tx.leg.key.method
+	}
+	return tx.key.method
+}
 
 // Source returns where the request came from; responses go back there.
 func (tx *ServerTx) Source() transport.Source { return tx.src }
@@ -214,20 +242,20 @@ func (tx *ServerTx) respondInviteLocked(resp *sip.Response, now time.Duration) (
 		case code < 200:
 			// §17.2.1: provisional responses are sent, not
 			// retransmitted; the last one answers a retransmitted INVITE.
-			tx.last, tx.trying = resp, false
+			tx.last, tx.trying = resp.Bytes(), false
 		case code < 300:
 			// RFC 6026 §8.5, §8.7: a 2xx moves to Accepted and starts
 			// Timer L; the TU retransmits the 2xx itself.
 			tx.state = StateAccepted
-			tx.last, tx.trying = nil, false
+			tx.req, tx.last, tx.trying = nil, nil, false
 			tx.tm.end = now + 64*tx.l.t1
 		default:
 			// §17.2.1: 300-699 moves to Completed; Timer G retransmits
 			// over unreliable transports, Timer H waits for the ACK.
 			tx.state = StateCompleted
-			tx.last, tx.trying = resp, false
+			tx.req, tx.last, tx.trying = nil, resp.Bytes(), false
 			if tx.leg != nil {
-				tx.leg.ackToTag = resp.ToTag()
+				tx.leg.ackToTag = strings.Clone(resp.ToTag())
 			}
 			if !tx.reliable {
 				tx.interval = tx.l.t1
@@ -270,7 +298,7 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 		}
 		// §17.2.2: Trying → Proceeding on a provisional response.
 		tx.state = StateProceeding
-		tx.last, tx.trying = resp, false
+		tx.last, tx.trying = resp.Bytes(), false
 		tx.tm.rtx = 0
 		tx.rearm(now)
 		return true, nil
@@ -279,16 +307,19 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 	// 64*T1 over unreliable transports and zero over reliable ones.
 	tx.state = StateCompleted
 	tx.tm.rtx = 0
-	tx.last, tx.trying = resp, false
+	tx.req, tx.last, tx.trying = nil, nil, false
 	send = true
 	if code == sip.StatusRequestTimeout {
 		// RFC 4320 §4.2: a transaction-stateful element sends no 408 to
 		// a non-INVITE request. Retransmissions are absorbed quietly.
-		tx.last, send = nil, false
+		send = false
 	}
 	if tx.reliable {
 		tx.terminateLocked()
 	} else {
+		if send {
+			tx.last = resp.Bytes()
+		}
 		tx.tm.end = now + 64*tx.l.t1
 		tx.rearm(now)
 	}
@@ -318,12 +349,22 @@ func (tx *ServerTx) retransmission() bool {
 
 // lastLocked returns the response a retransmitted request gets, making the
 // 100 (Trying) anew if that is what was sent (it is not kept, to keep
-// ringing transactions small).
+// ringing transactions small), or nil.
 func (tx *ServerTx) lastLocked() *sip.Response {
 	if tx.trying {
 		return sip.NewResponse(tx.req, sip.StatusTrying, "")
 	}
-	return tx.last
+	if tx.last == nil {
+		return nil
+	}
+	resp, err := sip.ParseResponse(tx.last)
+	if err != nil {
+		// The TU's response does not parse back: a peer could not
+		// parse it either.
+		tx.l.log.Debug("response not retransmitted", "error", err)
+		return nil
+	}
+	return resp
 }
 
 type ackResult int
@@ -350,7 +391,9 @@ func (tx *ServerTx) ack(rfc3261 bool, toTag string) ackResult {
 		}
 		// §17.2.1: ACK in Completed → Confirmed; Timer G stops, Timer I
 		// starts: T4 over unreliable transports, zero over reliable ones.
+		// The response is not sent again (Confirmed absorbs requests).
 		tx.state = StateConfirmed
+		tx.last = nil
 		if tx.reliable {
 			tx.terminateLocked()
 			return ackAbsorbed
@@ -372,11 +415,7 @@ func (tx *ServerTx) ack(rfc3261 bool, toTag string) ackResult {
 	return ackToCore
 }
 
-func (tx *ServerTx) rearm(now time.Duration) {
-	if d, need := tx.tm.reset(now); need {
-		tx.tm.t = time.AfterFunc(d, tx.onTimer)
-	}
-}
+func (tx *ServerTx) rearm(now time.Duration) { tx.l.timers.reset(&tx.tm, now) }
 
 // onTimer runs the timers that are due.
 func (tx *ServerTx) onTimer() {
@@ -414,7 +453,7 @@ func (tx *ServerTx) onTimer() {
 			resp = tx.lastLocked()
 		case StateCompleted:
 			// §17.2.1 Timer G: resend, the interval doubling up to T2.
-			resp = tx.last
+			resp = tx.lastLocked()
 			tx.interval = min(2*tx.interval, l.t2)
 			tx.tm.rtx = now + tx.interval
 		}
@@ -479,8 +518,8 @@ func (tx *ServerTx) terminateLocked() {
 		return
 	}
 	tx.state = StateTerminated
-	tx.tm.stop()
-	tx.last = nil
+	tx.l.timers.stop(&tx.tm)
+	tx.req, tx.last = nil, nil
 	tx.l.removeServer(tx)
 	if tx.done != nil {
 		close(tx.done)

@@ -102,7 +102,7 @@ func runServerCase(t *testing.T, tc serverCase) {
 				if st.respond == 100 {
 					tag = ""
 				}
-				err := tx.Respond(answer(t, tx.Request(), st.respond, tag))
+				err := tx.Respond(answer(t, h.core.reqOf(tx), st.respond, tag))
 				if st.wantErr == nil && err != nil || st.wantErr != nil && !errors.Is(err, st.wantErr) {
 					t.Errorf("Respond(%d) at %v = %v, want %v", st.respond, st.at, err, st.wantErr)
 				}
@@ -375,11 +375,11 @@ func TestServerRespondAfterEnd(t *testing.T) {
 		h.inject(request(t, sip.MethodOptions, "TCP", NewBranch(), msgOpts{}), "TCP")
 		tx := h.core.requests()[0]
 		done := tx.Done()
-		if err := tx.Respond(answer(t, tx.Request(), 200, "x")); err != nil {
+		if err := tx.Respond(answer(t, h.core.reqOf(tx), 200, "x")); err != nil {
 			t.Fatal(err)
 		}
 		<-done
-		if err := tx.Respond(answer(t, tx.Request(), 200, "x")); !errors.Is(err, ErrTerminated) {
+		if err := tx.Respond(answer(t, h.core.reqOf(tx), 200, "x")); !errors.Is(err, ErrTerminated) {
 			t.Errorf("Respond after Terminated = %v, want ErrTerminated", err)
 		}
 		if err := tx.Respond(&sip.Response{StatusCode: 99}); err == nil {
