@@ -147,13 +147,8 @@ func startBaresipUA(t *testing.T, o baresipOptions) *baresipUA {
 		o.toneHz = 1000
 	}
 	dir := t.TempDir()
-	// A TCP port for ctrl_tcp, free now.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctrl := l.Addr().(*net.TCPAddr).AddrPort()
-	l.Close()
+	// A TCP port for ctrl_tcp (ports_test.go).
+	ctrl := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(freeTCPPort(t)))
 	b := &baresipUA{
 		t:       t,
 		aor:     "sip:" + o.user + "@" + o.domain,

@@ -93,15 +93,6 @@ func TestSIPpProxyDoubleRecordRoute(t *testing.T) {
 }
 
 // freeTCPPort returns a loopback TCP port that is free now.
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // waitTCPListening polls until something accepts TCP connections at addr.
 func waitTCPListening(t *testing.T, addr string, within time.Duration) {

@@ -3,7 +3,6 @@ package test
 import (
 	"bytes"
 	"encoding/csv"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -117,15 +116,6 @@ func (u *uas) HandleStray(in *transport.Inbound) {
 }
 
 // freeUDPPort finds a loopback UDP port for SIPp to bind.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
 
 // TestSIPpInviteRetransmissions: SIPp sends each INVITE twice with the
 // same branch; the UAS on our transport and transaction layers must see

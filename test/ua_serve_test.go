@@ -1,7 +1,6 @@
 package test
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,12 +26,7 @@ func TestUAClientOptions(t *testing.T) {
 	}
 	// Two stream listeners on port 0 are refused as "the same port": TLS
 	// gets a port free now.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsAddr := l.Addr().String()
-	l.Close()
+	tlsAddr := "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
 	srv := startSipd(t, t.TempDir(), "--listen", "tcp:127.0.0.1:0", "--listen", "tls:"+tlsAddr, "--tls-cert", cert, "--tls-key", key)
 	for _, tr := range []string{"udp", "tcp", "tls"} {
 		t.Run(tr, func(t *testing.T) {
