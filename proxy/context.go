@@ -188,7 +188,7 @@ func (rc *respContext) start(t *target) {
 	if err != nil {
 		// §16.9: a transport error is a 503 from the branch, unless
 		// DNS gave another destination to try (RFC 3263 §4.3).
-		rc.p.log.Debug("branch not sent", "call_id", rc.req.CallID(), "dst", t.dst.Addr, "err", err)
+		rc.p.log.Debug("branch not sent", "call_id", rc.callID(), "dst", t.dst.Addr, "err", err)
 		if !b.failover() {
 			b.finish(sip.StatusServiceUnavailable)
 		}
@@ -210,7 +210,7 @@ func (rc *respContext) respond(resp *sip.Response) {
 		err = rc.p.tp.SendResponse(resp, rc.tx.Source())
 	}
 	if err != nil {
-		rc.p.log.Debug("response not sent upstream", "call_id", rc.req.CallID(), "status", resp.StatusCode, "err", err)
+		rc.p.log.Debug("response not sent upstream", "call_id", rc.callID(), "status", resp.StatusCode, "err", err)
 	}
 	if resp.StatusCode >= 200 && !rc.finalSent {
 		rc.finalSent = true
@@ -218,7 +218,30 @@ func (rc *respContext) respond(resp *sip.Response) {
 			rc.p.removeCall(rc)
 		}
 		rc.p.unwatch(rc)
+		rc.release()
 	}
+}
+
+// release lets go of what the response context needs no more once the
+// final response went upstream: the request, the final responses and the
+// targets not tried. An INVITE's context lives on for as long as its
+// branches' client transactions, 32 s in Accepted (RFC 6026 §7.2), to
+// pass on 2xx retransmissions, for which the server transaction is
+// enough; keeping a parsed INVITE per call that long is most of a live
+// call's memory. rc.mu is held.
+func (rc *respContext) release() {
+	rc.req = nil
+	rc.ro = routeEdit{}
+	rc.finals = nil
+	rc.targets = nil
+}
+
+// callID is the Call-ID for the debug log, "" once released. rc.mu is held.
+func (rc *respContext) callID() string {
+	if rc.req == nil {
+		return ""
+	}
+	return rc.req.CallID()
 }
 
 // cancelPending cancels the branches without a final response (§16.7
@@ -232,7 +255,7 @@ func (rc *respContext) cancelPending() {
 			continue
 		}
 		if err := b.client.Cancel(); err != nil && !errors.Is(err, transaction.ErrFinal) {
-			rc.p.log.Debug("branch not cancelled", "call_id", rc.req.CallID(), "err", err)
+			rc.p.log.Debug("branch not cancelled", "call_id", rc.callID(), "err", err)
 		}
 		if !b.provisional {
 			b.finish(sip.StatusRequestTerminated)
@@ -324,7 +347,13 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 		if r.StatusCode < 200 {
 			return
 		}
-		own := sip.NewResponse(rc.req, r.StatusCode, r.Reason)
+		rc.mu.Lock()
+		req := rc.req
+		rc.mu.Unlock()
+		if req == nil {
+			return // the final response went upstream already
+		}
+		own := sip.NewResponse(req, r.StatusCode, r.Reason)
 		if tag := r.ToTag(); tag != "" {
 			own.SetToTag(tag)
 		}
@@ -381,7 +410,7 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 		if redirects != nil {
 			r = rc.recurse(r, redirects, rest)
 		}
-		if r != nil {
+		if r != nil && !rc.finalSent {
 			rc.finals = append(rc.finals, r)
 		}
 		if code >= 600 && rc.invite {
@@ -433,7 +462,7 @@ func (b *branch) failover() bool {
 	b.stopTimerC()
 	next := *b.t
 	next.dst, next.alts = b.t.alts[0], b.t.alts[1:]
-	rc.p.log.Debug("failover", "call_id", rc.req.CallID(), "from", b.t.dst.Addr, "to", next.dst.Addr)
+	rc.p.log.Debug("failover", "call_id", rc.callID(), "from", b.t.dst.Addr, "to", next.dst.Addr)
 	rc.start(&next)
 	return true
 }
@@ -447,7 +476,9 @@ func (b *branch) finish(code int) {
 	b.final = true
 	b.rc.pending--
 	b.stopTimerC()
-	b.rc.finals = append(b.rc.finals, response(b.rc.req, code))
+	if !b.rc.finalSent {
+		b.rc.finals = append(b.rc.finals, response(b.rc.req, code))
+	}
 }
 
 func (b *branch) stopTimerC() {
@@ -472,7 +503,7 @@ func (b *branch) fireTimerC() {
 		return
 	}
 	if err := b.client.Cancel(); err != nil && !errors.Is(err, transaction.ErrFinal) {
-		rc.p.log.Debug("branch not cancelled", "call_id", rc.req.CallID(), "err", err)
+		rc.p.log.Debug("branch not cancelled", "call_id", rc.callID(), "err", err)
 	}
 	b.finish(sip.StatusRequestTimeout)
 	rc.next()
