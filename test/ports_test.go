@@ -2,7 +2,7 @@ package test
 
 import (
 	"net"
-	"os"
+	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -15,9 +15,9 @@ import (
 // any outgoing connection or other port-0 socket before the process it
 // was meant for binds it ("Address already in use"). Below the range only
 // this allocator hands ports out, each once per test binary, starting at
-// an offset drawn from the process ID so that two test binaries at once
-// rarely meet; a port is given only when both UDP and TCP can bind it
-// now, as SIP listens on both.
+// a random offset so that two test binaries at once (a developer's run
+// beside CI's) rarely meet; a port is given only when both UDP and TCP can
+// bind it now, as SIP listens on both.
 const (
 	portBase  = 20000
 	portRange = 12000
@@ -25,7 +25,7 @@ const (
 
 var portSeq atomic.Int64
 
-func init() { portSeq.Store(int64(os.Getpid()*97) % portRange) }
+func init() { portSeq.Store(rand.Int64N(portRange)) }
 
 // freePort returns a loopback port free for UDP and TCP.
 func freePort(t testing.TB) int {
