@@ -1,8 +1,8 @@
 package test
 
 import (
-	"net"
 	"math/rand/v2"
+	"net"
 	"strconv"
 	"sync/atomic"
 	"testing"
