@@ -93,13 +93,7 @@ func parseAnswer(args []string, stderr io.Writer) (*answerCmd, error) {
 }
 
 func runAnswer(args []string, stdout, stderr io.Writer) int {
-	c, err := parseAnswer(args, stderr)
-	if err == nil {
-		ctx, stop := commandContext()
-		defer stop()
-		err = c.run(ctx, stdout)
-	}
-	return exitCode("answer", err, stderr)
+	return runClient("answer", parseAnswer, args, stdout, stderr)
 }
 
 // recordName is the recording of the nth call: the --record name itself

@@ -65,13 +65,7 @@ func parseCall(args []string, stderr io.Writer) (*callCmd, error) {
 }
 
 func runCall(args []string, stdout, stderr io.Writer) int {
-	c, err := parseCall(args, stderr)
-	if err == nil {
-		ctx, stop := commandContext()
-		defer stop()
-		err = c.run(ctx, stdout)
-	}
-	return exitCode("call", err, stderr)
+	return runClient("call", parseCall, args, stdout, stderr)
 }
 
 func (c *callCmd) run(ctx context.Context, stdout io.Writer) error {

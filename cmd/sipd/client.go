@@ -327,3 +327,20 @@ func requestError(err error, timeout time.Duration) error {
 func commandContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
+
+// clientCmd is a client command, parsed.
+type clientCmd interface {
+	run(ctx context.Context, stdout io.Writer) error
+}
+
+// runClient parses a client command's args with parse, runs it until it
+// ends or is interrupted, and turns the outcome into the exit status.
+func runClient[C clientCmd](name string, parse func([]string, io.Writer) (C, error), args []string, stdout, stderr io.Writer) int {
+	c, err := parse(args, stderr)
+	if err == nil {
+		ctx, stop := commandContext()
+		defer stop()
+		err = c.run(ctx, stdout)
+	}
+	return exitCode(name, err, stderr)
+}

@@ -48,13 +48,7 @@ func parseMessage(args []string, stderr io.Writer) (*messageCmd, error) {
 }
 
 func runMessage(args []string, stdout, stderr io.Writer) int {
-	c, err := parseMessage(args, stderr)
-	if err == nil {
-		ctx, stop := commandContext()
-		defer stop()
-		err = c.run(ctx, stdout)
-	}
-	return exitCode("message", err, stderr)
+	return runClient("message", parseMessage, args, stdout, stderr)
 }
 
 func (c *messageCmd) run(ctx context.Context, stdout io.Writer) error {

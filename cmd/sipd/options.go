@@ -41,13 +41,7 @@ func parseOptions(args []string, stderr io.Writer) (*optionsCmd, error) {
 }
 
 func runOptions(args []string, stdout, stderr io.Writer) int {
-	c, err := parseOptions(args, stderr)
-	if err == nil {
-		ctx, stop := commandContext()
-		defer stop()
-		err = c.run(ctx, stdout)
-	}
-	return exitCode("options", err, stderr)
+	return runClient("options", parseOptions, args, stdout, stderr)
 }
 
 func (c *optionsCmd) run(ctx context.Context, stdout io.Writer) error {

@@ -73,13 +73,7 @@ func parseRegister(args []string, stderr io.Writer) (*registerCmd, error) {
 }
 
 func runRegister(args []string, stdout, stderr io.Writer) int {
-	c, err := parseRegister(args, stderr)
-	if err == nil {
-		ctx, stop := commandContext()
-		defer stop()
-		err = c.run(ctx, stdout)
-	}
-	return exitCode("register", err, stderr)
+	return runClient("register", parseRegister, args, stdout, stderr)
 }
 
 func (c *registerCmd) run(ctx context.Context, stdout io.Writer) error {
