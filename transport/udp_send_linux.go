@@ -77,11 +77,10 @@ func (u *udpSocket) rawSend(b []byte, dst netip.AddrPort) (done bool, err error)
 	err = u.rc.Write(s.fn)
 	s.b = nil
 	if err == nil && s.errno != 0 {
-		err = os.NewSyscallError("sendto", s.errno)
-	}
-	if err != nil {
+		// As WriteToUDPAddrPort reports it; an error of Write itself
+		// (the socket closed) is a *net.OpError already.
 		err = &net.OpError{Op: "write", Net: "udp", Source: net.UDPAddrFromAddrPort(u.addr),
-			Addr: net.UDPAddrFromAddrPort(dst), Err: err}
+			Addr: net.UDPAddrFromAddrPort(dst), Err: os.NewSyscallError("sendto", s.errno)}
 	}
 	return true, err
 }

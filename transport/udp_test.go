@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sipd/sipd/sip"
@@ -258,6 +260,20 @@ func TestUDPWriteTo(t *testing.T) {
 			}
 			if done, err := u.rawSend([]byte("raw"), c.addr()); done != rawUsed || err != nil {
 				t.Errorf("rawSend: %v, %v; want %v, nil", done, err, rawUsed)
+			}
+			if ip == "127.0.0.1" {
+				// A send the kernel refuses (to port 0: EINVAL)
+				// fails as the net package's does.
+				port0 := netip.MustParseAddrPort("127.0.0.1:0")
+				err := u.writeTo([]byte("no"), port0)
+				_, want := u.pc.WriteToUDPAddrPort([]byte("no"), port0)
+				var got, wantErrno syscall.Errno
+				if !errors.As(err, &got) || !errors.As(want, &wantErrno) || got != wantErrno {
+					t.Errorf("to port 0: %v, want %v", err, want)
+				}
+				if oe := (*net.OpError)(nil); !errors.As(err, &oe) || oe.Op != "write" {
+					t.Errorf("to port 0: %#v is not a write *net.OpError", err)
+				}
 			}
 			l.Close()
 			if err := u.writeTo([]byte("late"), c.addr()); !errors.Is(err, net.ErrClosed) {
