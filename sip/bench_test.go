@@ -62,3 +62,22 @@ func BenchmarkProxyForward(b *testing.B) {
 		buf = r.AppendTo(buf[:0])
 	}
 }
+
+// BenchmarkValidateTopVia is what the transport does with each request it
+// receives: parse, validate, then read the top Via.
+func BenchmarkValidateTopVia(b *testing.B) {
+	data := []byte(sampleInvite)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := ParseRequest(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Validate(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.TopVia(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

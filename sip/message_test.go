@@ -438,6 +438,38 @@ func TestValidateAllocs(t *testing.T) {
 	}
 }
 
+// TestValidateKeepsTopVia: Validate, which parses every Via, keeps the top
+// one, so that TopVia after it parses nothing; the Via kept is the first
+// value of the first Via field, and one that does not parse is not kept.
+func TestValidateKeepsTopVia(t *testing.T) {
+	two := strings.Replace(sampleInvite, "Via: ", "Via: SIP/2.0/TCP top.example.com;branch=z9hG4bKtop, SIP/2.0/UDP second.example.com;branch=z9hG4bK2\r\nVia: ", 1)
+	r := mustRequest(t, two)
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r.cache.have&cachedVia == 0 {
+		t.Fatal("Validate did not keep the top Via")
+	}
+	if n := testing.AllocsPerRun(10, func() {
+		v, err := r.TopVia()
+		if err != nil || v.Host != "top.example.com" || v.Transport != "TCP" || v.Branch() != "z9hG4bKtop" {
+			t.Fatalf("TopVia = %+v, %v", v, err)
+		}
+	}); n != 0 {
+		t.Errorf("TopVia after Validate allocates %v times", n)
+	}
+	bad := mustRequest(t, strings.Replace(sampleInvite, "Via: SIP/2.0/UDP", "Via: SIP/2.0 UDP", 1))
+	if err := bad.Validate(); err == nil {
+		t.Fatal("a malformed top Via validated")
+	}
+	if bad.cache.have&cachedVia != 0 {
+		t.Error("a malformed top Via was kept")
+	}
+	if _, err := bad.TopVia(); err == nil {
+		t.Error("TopVia of a malformed Via succeeded")
+	}
+}
+
 func TestWildcardContact(t *testing.T) {
 	r := mustRequest(t, strings.Replace(sampleRegister, "Contact: <sip:bob@192.0.2.4>;expires=3600", "Contact: *", 1))
 	cs, err := r.Contacts()

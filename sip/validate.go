@@ -152,8 +152,17 @@ func (h *Header) validateCommon() error {
 	if !h.Has("Via") {
 		return missing("Via")
 	}
+	// Every Via parses; the top one is kept as TopVia would keep it (the
+	// same value: the first of the first Via field), since whoever
+	// validates a message asks for its top Via next.
+	top := true
 	return h.eachValue(hVia, func(v string) error {
-		_, err := ParseVia(v)
+		via, err := ParseVia(v)
+		if err == nil && top {
+			h.cache.via = via
+			h.cache.have |= cachedVia
+		}
+		top = false
 		return err
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -14,8 +15,9 @@ import (
 type udpSocket struct {
 	l    *Layer
 	pc   *net.UDPConn
-	addr netip.AddrPort // bound address
-	host string         // Via sent-by host, "" when addr is unspecified
+	rc   syscall.RawConn // pc's, for rawSend; nil where it is not used
+	addr netip.AddrPort  // bound address
+	host string          // Via sent-by host, "" when addr is unspecified
 
 	// stats are the read loop's counts, stored when it returns.
 	stats atomic.Pointer[batchStats]
@@ -34,6 +36,9 @@ func (l *Layer) listenUDP(ap netip.AddrPort) (netip.AddrPort, error) {
 	bound := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
 	u := &udpSocket{l: l, pc: pc, addr: bound}
+	if rc, err := pc.SyscallConn(); err == nil {
+		u.rc = rc
+	}
 	if !bound.Addr().IsUnspecified() {
 		u.host = viaHost(bound.Addr())
 	}
@@ -105,6 +110,9 @@ func onlyCRLF(b []byte) bool {
 func (u *udpSocket) writeTo(b []byte, dst netip.AddrPort) error {
 	if len(b) > maxUDPPayload {
 		return ErrTooLarge
+	}
+	if done, err := u.rawSend(b, dst); done {
+		return err
 	}
 	_, err := u.pc.WriteToUDPAddrPort(b, dst)
 	return err

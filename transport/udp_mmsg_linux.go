@@ -51,7 +51,12 @@ func newUDPBatch(l *Layer, pc *net.UDPConn) (*udpBatch, error) {
 	}
 	b.recv = func(fd uintptr) bool {
 		for {
-			r, _, e := syscall.Syscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])),
+			// A raw system call: with MSG_DONTWAIT it never blocks, and
+			// the runtime's bookkeeping for one that might (entersyscall
+			// hands the P off and wakes sysmon when it sleeps) costs
+			// more than the call itself, with a context switch of
+			// sysmon's thread for each burst of datagrams (see rawSend).
+			r, _, e := syscall.RawSyscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])),
 				udpBatchSize, syscall.MSG_DONTWAIT, 0, 0)
 			switch e {
 			case 0:

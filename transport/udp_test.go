@@ -1,11 +1,15 @@
 package transport
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sipd/sipd/sip"
@@ -227,4 +231,54 @@ func sysctlInt(t *testing.T, path string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestUDPWriteTo: a datagram written by a UDP socket (on Linux with a raw
+// sendto, rawSend) arrives whole, from the socket's address, over IPv4 and
+// IPv6, up to the largest UDP payload; once the socket is closed, a write
+// fails with net.ErrClosed.
+func TestUDPWriteTo(t *testing.T) {
+	rawUsed := runtime.GOOS == "linux" && (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64")
+	for _, ip := range []string{"127.0.0.1", "::1"} {
+		t.Run(ip, func(t *testing.T) {
+			if ip == "::1" {
+				requireIPv6(t)
+			}
+			l := newLayer(t, Config{}, nil)
+			addr := listen(t, l, "udp", loopback(ip))
+			c := newUDPClient(t, ip)
+			u := l.state.Load().udp[0]
+			big := strings.Repeat("x", maxUDPPayload)
+			for _, msg := range []string{"small", big} {
+				if err := u.writeTo([]byte(msg), c.addr()); err != nil {
+					t.Fatal(err)
+				}
+				got, from := c.recv()
+				if got != msg || from != addr {
+					t.Errorf("got %d bytes from %v, want %d from %v", len(got), from, len(msg), addr)
+				}
+			}
+			if done, err := u.rawSend([]byte("raw"), c.addr()); done != rawUsed || err != nil {
+				t.Errorf("rawSend: %v, %v; want %v, nil", done, err, rawUsed)
+			}
+			if ip == "127.0.0.1" {
+				// A send the kernel refuses (to port 0: EINVAL)
+				// fails as the net package's does.
+				port0 := netip.MustParseAddrPort("127.0.0.1:0")
+				err := u.writeTo([]byte("no"), port0)
+				_, want := u.pc.WriteToUDPAddrPort([]byte("no"), port0)
+				var got, wantErrno syscall.Errno
+				if !errors.As(err, &got) || !errors.As(want, &wantErrno) || got != wantErrno {
+					t.Errorf("to port 0: %v, want %v", err, want)
+				}
+				if oe := (*net.OpError)(nil); !errors.As(err, &oe) || oe.Op != "write" {
+					t.Errorf("to port 0: %#v is not a write *net.OpError", err)
+				}
+			}
+			l.Close()
+			if err := u.writeTo([]byte("late"), c.addr()); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("write after Close: %v, want net.ErrClosed", err)
+			}
+		})
+	}
 }
