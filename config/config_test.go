@@ -99,8 +99,9 @@ max_expires = "2h"
 max_contacts = 5
 
 [runtime]
-gc_percent = 200
+gc_percent = 400
 memory_limit_mb = 512
+max_procs = 1
 `,
 		check: func(c *Config) error {
 			want := Config{
@@ -122,7 +123,7 @@ memory_limit_mb = 512
 				},
 				Store:   Store{Synchronous: SyncNormal},
 				DNS:     DNS{Servers: []string{}, Timeout: Duration{2 * time.Second}},
-				Runtime: Runtime{GCPercent: 200, MemoryLimitMB: 512},
+				Runtime: Runtime{GCPercent: 400, MemoryLimitMB: 512, MaxProcs: 1},
 			}
 			return equal(*c, want)
 		},
@@ -331,6 +332,10 @@ memory_limit_mb = 512
 			}
 			return nil
 		},
+	}, {
+		name: "negative max_procs",
+		text: "[runtime]\nmax_procs = -2\n",
+		want: []string{"2:13: runtime.max_procs ~ want 0 (one per CPU) or more"},
 	}, {
 		name: "negative memory_limit_mb",
 		text: "[runtime]\nmemory_limit_mb = -1\n",

@@ -176,6 +176,9 @@ func (c *Config) validate() Errors {
 	case gc != -1 && gc < 10:
 		v.add("runtime.gc_percent", -1, "%d: want 10 or more (100 is Go's default, 400 saves CPU for memory), or -1 with memory_limit_mb", gc)
 	}
+	if c.Runtime.MaxProcs < 0 {
+		v.add("runtime.max_procs", -1, "%d: want 0 (one per CPU) or more", c.Runtime.MaxProcs)
+	}
 	if c.Runtime.MemoryLimitMB < 0 {
 		v.add("runtime.memory_limit_mb", -1, "%d: want 0 (no limit) or more", c.Runtime.MemoryLimitMB)
 	}

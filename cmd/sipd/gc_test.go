@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
 
@@ -47,5 +48,35 @@ func TestSetGC(t *testing.T) {
 	setGC(config.Runtime{GCPercent: 200}, log)
 	if got := debug.SetMemoryLimit(math.MaxInt64); got != math.MaxInt64 {
 		t.Errorf("memory limit %d without memory_limit_mb, want none", got)
+	}
+}
+
+// TestSetMaxProcs: runtime.max_procs sets GOMAXPROCS unless the
+// environment variable does; 0 leaves it alone.
+func TestSetMaxProcs(t *testing.T) {
+	old := runtime.GOMAXPROCS(0)
+	oldGC := debug.SetGCPercent(100)
+	t.Cleanup(func() {
+		runtime.GOMAXPROCS(old)
+		debug.SetGCPercent(oldGC)
+	})
+	log := slog.New(slog.DiscardHandler)
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	t.Setenv("GOMAXPROCS", "")
+	runtime.GOMAXPROCS(2)
+	setGC(config.Runtime{GCPercent: 100, MaxProcs: 1}, log)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("GOMAXPROCS %d, want 1 from the config", got)
+	}
+	runtime.GOMAXPROCS(2)
+	setGC(config.Runtime{GCPercent: 100}, log)
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Errorf("GOMAXPROCS %d with max_procs 0, want it left at 2", got)
+	}
+	t.Setenv("GOMAXPROCS", "2")
+	setGC(config.Runtime{GCPercent: 100, MaxProcs: 1}, log)
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Errorf("GOMAXPROCS %d with the environment variable set, want it left at 2", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -145,18 +146,21 @@ func splitListen(s string) (network, addr string) {
 	return strings.ToLower(network), addr
 }
 
-// setGC applies the [runtime] keys to the garbage collector, except those
-// whose environment variable (GOGC, GOMEMLIMIT) is set: the runtime has
+// setGC applies the [runtime] keys to the Go runtime, except those
+// whose environment variable (GOGC, GOMEMLIMIT, GOMAXPROCS) is set: the runtime has
 // read that already, and an operator's environment wins over the file.
 func setGC(rt config.Runtime, log *slog.Logger) {
 	gc, limit := os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT")
 	if gc == "" {
 		debug.SetGCPercent(rt.GCPercent)
 	}
+	if os.Getenv("GOMAXPROCS") == "" && rt.MaxProcs > 0 {
+		runtime.GOMAXPROCS(rt.MaxProcs)
+	}
 	if limit == "" && rt.MemoryLimitMB > 0 {
 		debug.SetMemoryLimit(int64(rt.MemoryLimitMB) << 20)
 	}
-	log.Debug("garbage collector", "gc_percent", rt.GCPercent, "memory_limit_mb", rt.MemoryLimitMB,
+	log.Debug("runtime", "gc_percent", rt.GCPercent, "memory_limit_mb", rt.MemoryLimitMB, "max_procs", rt.MaxProcs,
 		"GOGC", gc, "GOMEMLIMIT", limit)
 }
 

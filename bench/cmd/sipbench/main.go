@@ -49,6 +49,7 @@ type harness struct {
 
 	port, uacPort, uasPort, pprofPort int
 	children, kamShmMB, kamPkgMB      int
+	sipdProcs                         int
 	profile, keepRaw                  bool
 
 	ctx   context.Context
@@ -93,6 +94,7 @@ func run(args []string) error {
 	fs.IntVar(&h.port, "port", 5060, "server port; the SIPp UAC uses port+10, the UAS port+20")
 	fs.IntVar(&h.pprofPort, "pprof-port", 16060, "port of sipd's pprof listener (127.0.0.1)")
 	fs.IntVar(&h.children, "children", 1, "Kamailio UDP workers (1 was best on 2 cores)")
+	fs.IntVar(&h.sipdProcs, "sipd-procs", 1, "sipd's [runtime] max_procs (GOMAXPROCS), as -children is Kamailio's workers; 0: one per CPU")
 	fs.IntVar(&h.kamShmMB, "kam-shm", 4096, "Kamailio shared memory, MB (-m)")
 	fs.IntVar(&h.kamPkgMB, "kam-pkg", 16, "Kamailio private memory per process, MB (-M)")
 	fs.BoolVar(&h.profile, "profile", os.Getenv("PROFILE") == "1", "capture a CPU and an allocs profile of sipd during the fixed-rate stateful run (also PROFILE=1)")

@@ -185,7 +185,10 @@ mode = %q
 auth = %q
 auth_algorithms = ["MD5"]
 log_level = "warn"
-`, h.port, data, mode, auth)
+
+[runtime]
+max_procs = %d
+`, h.port, data, mode, auth, h.sipdProcs)
 		if r == roleStateless {
 			// As Kamailio's stateless.cfg forward()s every request to the
 			// UAS, a static route sends sipd's there, with no location
