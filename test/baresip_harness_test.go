@@ -176,7 +176,10 @@ func startBaresipUA(t *testing.T, o baresipOptions) *baresipUA {
 		"audio_alert aubridge,discard\n" +
 		"ausrc_srate 48000\n" +
 		"ausrc_channels 2\n" +
-		"rtp_stats yes\n"
+		"rtp_stats yes\n" +
+		// RTP ports below those ports_test.go hands out (baresip's
+		// default range, 1024-49152, covers them).
+		"rtp_ports 10000-19998\n"
 	if o.record {
 		b.recordDir = filepath.Join(dir, "record")
 		if err := os.Mkdir(b.recordDir, 0o700); err != nil {
