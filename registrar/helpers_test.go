@@ -17,6 +17,7 @@ import (
 	"github.com/sipd/sipd/location"
 	"github.com/sipd/sipd/server"
 	"github.com/sipd/sipd/sip"
+	"github.com/sipd/sipd/siptest"
 	"github.com/sipd/sipd/transaction"
 	"github.com/sipd/sipd/transport"
 )
@@ -219,41 +220,6 @@ func (s *userStore) List(_ context.Context, offset, limit int) ([]auth.User, err
 	return nil, errors.New("userstore: List not needed")
 }
 
-// recTransport is a transaction.Transport that keeps every response,
-// serialized and parsed again, by the branch of its top Via.
-type recTransport struct {
-	mu    sync.Mutex
-	resps map[string][]*sip.Response
-}
-
-func (f *recTransport) SendRequest(*sip.Request, transport.Target) error {
-	return errors.New("rectransport: the registrar sends no requests")
-}
-
-func (f *recTransport) SendResponse(resp *sip.Response, _ transport.Source) error {
-	wire := resp.Bytes()
-	parsed, err := sip.ParseResponse(wire)
-	if err != nil {
-		return fmt.Errorf("rectransport: response does not parse: %w\n%s", err, wire)
-	}
-	via, err := parsed.TopVia()
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	f.resps[via.Branch()] = append(f.resps[via.Branch()], parsed)
-	f.mu.Unlock()
-	return nil
-}
-
-func (f *recTransport) take(branch string) []*sip.Response {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.resps[branch]
-	delete(f.resps, branch)
-	return r
-}
-
 // adapter is the transaction.Core the tests put over the registrar: it
 // runs ServeSIP and, as the server does, sends the status of a returned
 // error when no final response went out.
@@ -291,7 +257,7 @@ type harness struct {
 	users *userStore
 	reg   *Registrar
 	layer *transaction.Layer
-	tp    *recTransport
+	tp    *siptest.Transport
 	src   transport.Source
 }
 
@@ -308,7 +274,7 @@ func newHarness(t testing.TB, cfg Config, withAuth bool) *harness {
 	h := &harness{
 		t:     t,
 		clock: newTestClock(),
-		tp:    &recTransport{resps: make(map[string][]*sip.Response)},
+		tp:    &siptest.Transport{},
 		src: transport.Source{
 			Transport: "UDP",
 			Remote:    netip.MustParseAddrPort("192.0.2.10:5062"),
@@ -331,6 +297,11 @@ func newHarness(t testing.TB, cfg Config, withAuth bool) *harness {
 		t.Fatalf("New: %v", err)
 	}
 	h.reg = reg
+	t.Cleanup(func() {
+		if reqs := h.tp.Requests(); len(reqs) != 0 {
+			t.Errorf("the registrar sent %d requests; it sends none", len(reqs))
+		}
+	})
 	h.layer = transaction.New(h.tp, transaction.Config{})
 	h.layer.SetCore(adapter{reg})
 	t.Cleanup(h.layer.Close)
@@ -341,16 +312,7 @@ func newHarness(t testing.TB, cfg Config, withAuth bool) *harness {
 // returns the one response it got.
 func (h *harness) send(req *sip.Request) *sip.Response {
 	h.t.Helper()
-	via, err := req.TopVia()
-	if err != nil {
-		h.t.Fatalf("request without Via: %v", err)
-	}
-	h.layer.HandleInbound(&transport.Inbound{Msg: req, Source: h.src})
-	rs := h.tp.take(via.Branch())
-	if len(rs) != 1 {
-		h.t.Fatalf("got %d responses to %s, want 1", len(rs), req.CallID())
-	}
-	return rs[0]
+	return h.tp.RoundTrip(h.t, h.layer, req, h.src)
 }
 
 // do builds and sends a REGISTER.
