@@ -16,6 +16,7 @@ import (
 	"github.com/sipd/sipd/location"
 	"github.com/sipd/sipd/server"
 	"github.com/sipd/sipd/sip"
+	"github.com/sipd/sipd/siptest"
 	"github.com/sipd/sipd/storage/memory"
 	"github.com/sipd/sipd/transaction"
 	"github.com/sipd/sipd/transport"
@@ -39,40 +40,11 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// recTransport is a transaction.Transport that keeps every response,
-// serialized and parsed again, by the branch of its top Via.
-type recTransport struct {
-	mu    sync.Mutex
-	resps map[string][]*sip.Response
-}
+// recTransport is the recording transport of the tests; take is its
+// Take, the name the tests use.
+type recTransport struct{ siptest.Transport }
 
-func (f *recTransport) SendRequest(*sip.Request, transport.Target) error {
-	return errors.New("rectransport: the redirect server sends no requests")
-}
-
-func (f *recTransport) SendResponse(resp *sip.Response, _ transport.Source) error {
-	wire := resp.Bytes()
-	parsed, err := sip.ParseResponse(wire)
-	if err != nil {
-		return fmt.Errorf("rectransport: response does not parse: %w\n%s", err, wire)
-	}
-	via, err := parsed.TopVia()
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	f.resps[via.Branch()] = append(f.resps[via.Branch()], parsed)
-	f.mu.Unlock()
-	return nil
-}
-
-func (f *recTransport) take(branch string) []*sip.Response {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.resps[branch]
-	delete(f.resps, branch)
-	return r
-}
+func (f *recTransport) take(branch string) []*sip.Response { return f.Take(branch) }
 
 // adapter is the transaction.Core the tests put over the redirect server:
 // it runs ServeSIP and, as the server does, sends the status of a returned
@@ -158,7 +130,7 @@ func newHarness(t testing.TB, cfg Config, withUsers bool) *harness {
 		t:     t,
 		clock: &testClock{now: time.Now().Truncate(time.Second)},
 		store: memory.New(),
-		tp:    &recTransport{resps: make(map[string][]*sip.Response)},
+		tp:    &recTransport{},
 		src: transport.Source{
 			Transport: "UDP",
 			Remote:    netip.MustParseAddrPort("192.0.2.20:5060"),
@@ -185,6 +157,11 @@ func newHarness(t testing.TB, cfg Config, withUsers bool) *harness {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	t.Cleanup(func() {
+		if reqs := h.tp.Requests(); len(reqs) != 0 {
+			t.Errorf("the redirect server sent %d requests; it sends none", len(reqs))
+		}
+	})
 	h.start(red)
 	return h
 }
@@ -233,27 +210,19 @@ func (h *harness) binding(aor, contact string, q int, expires time.Duration) loc
 
 // inbound hands req to the transaction layer as the transport would.
 func (h *harness) inbound(req *sip.Request) {
-	h.layer.HandleInbound(&transport.Inbound{Msg: req, Source: h.src})
+	siptest.Deliver(h.layer, req, h.src)
 }
 
 // send hands req to the transaction layer and returns the one response it
 // got and what ServeSIP returned. t is the calling (sub)test.
 func (h *harness) send(t testing.TB, req *sip.Request) (*sip.Response, error) {
 	t.Helper()
-	via, err := req.TopVia()
-	if err != nil {
-		t.Fatalf("request without Via: %v", err)
-	}
-	h.inbound(req)
-	rs := h.tp.take(via.Branch())
-	if len(rs) != 1 {
-		t.Fatalf("got %d responses to %s %s, want 1", len(rs), req.Method, req.URI)
-	}
+	resp := h.tp.RoundTrip(t, h.layer, req, h.src)
 	herr, ok := h.core.result(req.CallID(), req.Method)
 	if !ok {
 		t.Fatalf("ServeSIP not called for %s %s", req.Method, req.URI)
 	}
-	return rs[0], herr
+	return resp, herr
 }
 
 var seq atomic.Uint64
