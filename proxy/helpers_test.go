@@ -15,6 +15,7 @@ import (
 	"github.com/sipd/sipd/location"
 	"github.com/sipd/sipd/server"
 	"github.com/sipd/sipd/sip"
+	"github.com/sipd/sipd/siptest"
 	"github.com/sipd/sipd/storage/memory"
 	"github.com/sipd/sipd/transaction"
 	"github.com/sipd/sipd/transport"
@@ -35,49 +36,26 @@ type sentResponse struct {
 }
 
 // recTransport is the transaction.Transport and the proxy's Sender of the
-// tests: it keeps every message it is given, serialized and parsed again.
-type recTransport struct {
-	mu    sync.Mutex
-	reqs  []sentRequest
-	resps []sentResponse
-}
-
-func (f *recTransport) SendRequest(req *sip.Request, dst transport.Target) error {
-	wire := req.Bytes()
-	parsed, err := sip.ParseRequest(wire)
-	if err != nil {
-		return fmt.Errorf("rectransport: request does not parse: %w\n%s", err, wire)
-	}
-	f.mu.Lock()
-	f.reqs = append(f.reqs, sentRequest{parsed, dst, time.Now()})
-	f.mu.Unlock()
-	return nil
-}
-
-func (f *recTransport) SendResponse(resp *sip.Response, _ transport.Source) error {
-	wire := resp.Bytes()
-	parsed, err := sip.ParseResponse(wire)
-	if err != nil {
-		return fmt.Errorf("rectransport: response does not parse: %w\n%s", err, wire)
-	}
-	f.mu.Lock()
-	f.resps = append(f.resps, sentResponse{parsed, time.Now()})
-	f.mu.Unlock()
-	return nil
-}
+// tests: a siptest.Transport, whose records requests and responses give
+// in the shape the tests use.
+type recTransport struct{ siptest.Transport }
 
 // requests returns the requests sent downstream so far.
 func (f *recTransport) requests() []sentRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.reqs)
+	var out []sentRequest
+	for _, r := range f.Requests() {
+		out = append(out, sentRequest{r.Msg, r.Target, r.At})
+	}
+	return out
 }
 
 // responses returns the responses sent upstream so far.
 func (f *recTransport) responses() []sentResponse {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.resps)
+	var out []sentResponse
+	for _, r := range f.Responses() {
+		out = append(out, sentResponse{r.Msg, r.At})
+	}
+	return out
 }
 
 // core is the transaction.Core of the tests: it runs ServeSIP inline and,
@@ -313,7 +291,7 @@ func reparse(t testing.TB, req *sip.Request) *sip.Request {
 
 // fromCaller hands req to the transaction layer as the transport would.
 func (h *harness) fromCaller(req *sip.Request) {
-	h.tl.HandleInbound(&transport.Inbound{Msg: req, Source: h.src})
+	siptest.Deliver(h.tl, req, h.src)
 }
 
 // answer makes callee i, which received fwd, answer it with code; a To
@@ -328,8 +306,7 @@ func (h *harness) answer(fwd sentRequest, code int) {
 	if err != nil {
 		h.t.Fatalf("parse response: %v\n%s", err, resp)
 	}
-	h.tl.HandleInbound(&transport.Inbound{Msg: parsed,
-		Source: transport.Source{Transport: transport.TCP, Remote: fwd.dst.Addr, Local: proxyAddr}})
+	siptest.Deliver(h.tl, parsed, transport.Source{Transport: transport.TCP, Remote: fwd.dst.Addr, Local: proxyAddr})
 }
 
 // invite returns the INVITE callee i received, failing the test if there
