@@ -623,3 +623,52 @@ func TestRawLinesKept(t *testing.T) {
 		t.Errorf("edited fields written as received:\n%s", s)
 	}
 }
+
+// An edit forgets only what the cache holds of the edited field: the
+// proxy's Max-Forwards and Record-Route edits keep the top Via, CSeq and
+// tags parsed, while edits of those fields are seen at once.
+func TestCacheKeptAcrossOtherEdits(t *testing.T) {
+	r, err := ParseRequest([]byte(sampleInvite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r.DecMaxForwards()
+	r.Prepend("Record-Route", "<sip:192.0.2.10;lr>")
+	r.Add("X-Other", "1")
+	const all = cachedVia | cachedCSeq | cachedFrom | cachedTo
+	if r.cache.have&all != all {
+		t.Fatalf("cache after unrelated edits: %b, want %b", r.cache.have, all)
+	}
+	if n := testing.AllocsPerRun(10, func() { _, _ = r.TopVia(); _, _ = r.CSeq(); _ = r.FromTag() }); n != 0 {
+		t.Errorf("cached reads after unrelated edits: %v allocations", n)
+	}
+	r.PushVia(Via{Transport: "UDP", Host: "192.0.2.10", Port: 5060, Params: ";branch=z9hG4bKp1"})
+	if v, err := r.TopVia(); err != nil || v.Host != "192.0.2.10" {
+		t.Errorf("TopVia after PushVia = %+v, %v", v, err)
+	}
+	r.Set("CSeq", "7 INVITE")
+	if c, err := r.CSeq(); err != nil || c.Seq != 7 {
+		t.Errorf("CSeq after Set = %+v, %v", c, err)
+	}
+	if err := r.SetToTag("tt1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.ToTag(); got != "tt1" {
+		t.Errorf("ToTag after SetToTag = %q", got)
+	}
+	r.Set("f", "<sip:carol@example.com>;tag=ff2")
+	if got := r.FromTag(); got != "ff2" {
+		t.Errorf("FromTag after Set = %q", got)
+	}
+	r.PopVia()
+	if v, err := r.TopVia(); err != nil || v.Host != "client.atlanta.example.com" {
+		t.Errorf("TopVia after PopVia = %+v, %v", v, err)
+	}
+	r.Del("Via")
+	if _, err := r.TopVia(); err == nil {
+		t.Error("TopVia after Del: no error")
+	}
+}
