@@ -208,7 +208,9 @@ func kindOf(name string) hkind {
 			if lower(name[0]) == info.compact {
 				return k
 			}
-		} else if len(name) == len(info.name) && strings.EqualFold(name, info.name) {
+		} else if name == info.name || len(name) == len(info.name) && strings.EqualFold(name, info.name) {
+			// Most names come in their usual spelling: a plain compare
+			// takes them before the fold.
 			return k
 		}
 	}
