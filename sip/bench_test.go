@@ -81,3 +81,48 @@ func BenchmarkValidateTopVia(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkProxyForwardKeys is BenchmarkProxyForward with what a stateful
+// proxy reads after its edits: the transaction key (top Via branch, CSeq)
+// and the dialog tags.
+func BenchmarkProxyForwardKeys(b *testing.B) {
+	data := []byte(sampleInvite)
+	buf := make([]byte, 0, 4096)
+	via := Via{Transport: "UDP", Host: "192.0.2.10", Port: 5060, Params: ";branch=z9hG4bKproxy1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := ParseRequest(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Validate(); err != nil {
+			b.Fatal(err)
+		}
+		r.DecMaxForwards()
+		r.Prepend("Record-Route", "<sip:192.0.2.10;lr>")
+		top, err := r.TopVia()
+		if err != nil || top.Branch() == "" {
+			b.Fatal("no branch")
+		}
+		if _, err := r.CSeq(); err != nil {
+			b.Fatal(err)
+		}
+		if r.FromTag() == "" || r.ToTag() != "" {
+			b.Fatal("tags")
+		}
+		r.PushVia(via)
+		buf = r.AppendTo(buf[:0])
+	}
+}
+
+// BenchmarkParseVia parses a received Via as a proxy sees it, stamped
+// with received and rport (RFC 3261 §18.2.1, RFC 3581).
+func BenchmarkParseVia(b *testing.B) {
+	const s = "SIP/2.0/UDP client.atlanta.example.com:5060;branch=z9hG4bK74bf9;rport=5060;received=192.0.2.101"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseVia(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -208,7 +208,9 @@ func kindOf(name string) hkind {
 			if lower(name[0]) == info.compact {
 				return k
 			}
-		} else if len(name) == len(info.name) && strings.EqualFold(name, info.name) {
+		} else if name == info.name || len(name) == len(info.name) && strings.EqualFold(name, info.name) {
+			// Most names come in their usual spelling: a plain compare
+			// takes them before the fold.
 			return k
 		}
 	}
@@ -385,9 +387,12 @@ func (h *Header) remove(i int) {
 	h.fields = h.fields[:len(h.fields)-1]
 }
 
-func (h *Header) touch() {
+// touch marks the header edited and forgets what the cache holds of the
+// field kind k: an edit of Max-Forwards or Record-Route, as every proxy
+// makes, leaves the top Via, CSeq and tags parsed.
+func (h *Header) touch(k hkind) {
 	h.edited = true
-	h.cache = hcache{}
+	h.cache.forget(k)
 }
 
 func newField(name, value string) HeaderField {
@@ -400,8 +405,9 @@ func newField(name, value string) HeaderField {
 
 // Add appends a field line at the end of the header.
 func (h *Header) Add(name, value string) {
-	h.fields = append(h.fields, newField(name, value))
-	h.touch()
+	f := newField(name, value)
+	h.fields = append(h.fields, f)
+	h.touch(f.kind)
 }
 
 // Prepend inserts a field line before the first line of the same field, or
@@ -417,7 +423,7 @@ func (h *Header) Prepend(name, value string) {
 		copy(h.fields[i+1:], h.fields[i:])
 		h.fields[i] = f
 	}
-	h.touch()
+	h.touch(f.kind)
 }
 
 // Set replaces every line of the field called name by one line with value,
@@ -427,18 +433,18 @@ func (h *Header) Set(name, value string) {
 	i := h.index(f.kind, f.Name)
 	if i < 0 {
 		h.fields = append(h.fields, f)
-		h.touch()
+		h.touch(f.kind)
 		return
 	}
 	h.fields[i] = f
 	h.del(f.kind, f.Name, i+1)
-	h.touch()
+	h.touch(f.kind)
 }
 
 // Del removes every line of the field called name.
 func (h *Header) Del(name string) {
-	if h.del(kindOf(name), name, 0) {
-		h.touch()
+	if k := kindOf(name); h.del(k, name, 0) {
+		h.touch(k)
 	}
 }
 
@@ -466,14 +472,15 @@ func (h *Header) PopFirst(name string) (string, bool) {
 		return "", false
 	}
 	f := &h.fields[i]
+	k := f.kind
 	v, rest, _ := nextValue(f.Value)
 	rest = trimLWS(rest)
-	if hinfos[f.kind].list && rest != "" {
+	if hinfos[k].list && rest != "" {
 		f.Value, f.rawLen = rest, 0
 	} else {
 		h.remove(i)
 	}
-	h.touch()
+	h.touch(k)
 	return v, true
 }
 
@@ -494,7 +501,7 @@ func (h *Header) ReplaceFirst(name, value string) bool {
 		f.Value = value
 	}
 	f.rawLen = 0
-	h.touch()
+	h.touch(f.kind)
 	return true
 }
 

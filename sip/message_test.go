@@ -623,3 +623,80 @@ func TestRawLinesKept(t *testing.T) {
 		t.Errorf("edited fields written as received:\n%s", s)
 	}
 }
+
+// An edit forgets only what the cache holds of the edited field: the
+// proxy's Max-Forwards and Record-Route edits keep the top Via, CSeq and
+// tags parsed, while edits of those fields are seen at once.
+func TestCacheKeptAcrossOtherEdits(t *testing.T) {
+	r, err := ParseRequest([]byte(sampleInvite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r.DecMaxForwards()
+	r.Prepend("Record-Route", "<sip:192.0.2.10;lr>")
+	r.Add("X-Other", "1")
+	const all = cachedVia | cachedCSeq | cachedFrom | cachedTo
+	if r.cache.have&all != all {
+		t.Fatalf("cache after unrelated edits: %b, want %b", r.cache.have, all)
+	}
+	if n := testing.AllocsPerRun(10, func() { _, _ = r.TopVia(); _, _ = r.CSeq(); _ = r.FromTag() }); n != 0 {
+		t.Errorf("cached reads after unrelated edits: %v allocations", n)
+	}
+	r.PushVia(Via{Transport: "UDP", Host: "192.0.2.10", Port: 5060, Params: ";branch=z9hG4bKp1"})
+	if v, err := r.TopVia(); err != nil || v.Host != "192.0.2.10" {
+		t.Errorf("TopVia after PushVia = %+v, %v", v, err)
+	}
+	r.Set("CSeq", "7 INVITE")
+	if c, err := r.CSeq(); err != nil || c.Seq != 7 {
+		t.Errorf("CSeq after Set = %+v, %v", c, err)
+	}
+	if err := r.SetToTag("tt1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.ToTag(); got != "tt1" {
+		t.Errorf("ToTag after SetToTag = %q", got)
+	}
+	r.Set("f", "<sip:carol@example.com>;tag=ff2")
+	if got := r.FromTag(); got != "ff2" {
+		t.Errorf("FromTag after Set = %q", got)
+	}
+	r.PopVia()
+	if v, err := r.TopVia(); err != nil || v.Host != "client.atlanta.example.com" {
+		t.Errorf("TopVia after PopVia = %+v, %v", v, err)
+	}
+	r.Del("Via")
+	if _, err := r.TopVia(); err == nil {
+		t.Error("TopVia after Del: no error")
+	}
+}
+
+// A response built from a validated request reads its top Via, CSeq and
+// tags without parsing them again, and sees its own To tag once set.
+func TestNewResponseKeepsCache(t *testing.T) {
+	req, err := ParseRequest([]byte(sampleInvite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := req.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	resp := NewResponse(req, StatusRinging, "")
+	const all = cachedVia | cachedCSeq | cachedFrom | cachedTo
+	if resp.cache.have&all != all {
+		t.Errorf("new response cache %b, want %b", resp.cache.have, all)
+	}
+	v, _ := resp.TopVia()
+	cs, _ := resp.CSeq()
+	if v.Branch() != "z9hG4bK74bf9" || cs.Seq != 1 || cs.Method != MethodInvite || resp.FromTag() != "9fxced76sl" || resp.ToTag() != "" {
+		t.Errorf("response reads %+v %+v %q %q", v, cs, resp.FromTag(), resp.ToTag())
+	}
+	if err := resp.SetToTag("uas1"); err != nil {
+		t.Fatal(err)
+	}
+	if resp.ToTag() != "uas1" || req.ToTag() != "" {
+		t.Errorf("after SetToTag: response %q, request %q", resp.ToTag(), req.ToTag())
+	}
+}

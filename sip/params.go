@@ -87,7 +87,7 @@ func (p Params) Get(name string) (string, bool) {
 		if !ok {
 			return "", false
 		}
-		if strings.EqualFold(n, name) {
+		if len(n) == len(name) && strings.EqualFold(n, name) {
 			return v, true
 		}
 		s = rest

@@ -167,10 +167,12 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 		nl, end := lineEnd(s, pos)
 		// RFC 3261 §7.3.1: a line starting with white space continues
 		// the previous field.
+		folded := false
 		for nl+1 < hdrEnd && isWS(s[nl+1]) {
 			nl, end = lineEnd(s, nl+1)
+			folded = true
 		}
-		f, err := parseField(s[pos:end], pos)
+		f, err := parseField(s[pos:end], pos, folded)
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +246,9 @@ func headerSectionEnd(b []byte) int {
 // parseField splits one (possibly folded) header line into name and value.
 // RFC 3261 §7.3.1: header-name HCOLON header-value, HCOLON allowing white
 // space before the colon.
-func parseField(line string, off int) (HeaderField, error) {
+// folded tells whether line spans several lines; only then does its value
+// need unfolding.
+func parseField(line string, off int, folded bool) (HeaderField, error) {
 	colon := strings.IndexByte(line, ':')
 	if colon < 0 {
 		return HeaderField{}, &ParseError{Offset: off, Reason: "header line without colon"}
@@ -257,7 +261,7 @@ func parseField(line string, off int) (HeaderField, error) {
 		return HeaderField{}, &ParseError{Offset: off, Reason: "malformed header name"}
 	}
 	value := trimLWS(line[colon+1:])
-	if strings.IndexByte(value, '\n') >= 0 {
+	if folded && strings.IndexByte(value, '\n') >= 0 {
 		value = unfold(value)
 	}
 	if uint64(len(line)) > maxRawLen {

@@ -25,6 +25,24 @@ const (
 	cachedTo
 )
 
+// forget drops what the cache holds of the field kind k.
+func (c *hcache) forget(k hkind) {
+	switch k {
+	case hVia:
+		c.have &^= cachedVia
+		c.via = Via{}
+	case hCSeq:
+		c.have &^= cachedCSeq
+		c.cseq = CSeq{}
+	case hFrom:
+		c.have &^= cachedFrom
+		c.fromTag = ""
+	case hTo:
+		c.have &^= cachedTo
+		c.toTag = ""
+	}
+}
+
 // CSeq is the CSeq header field (RFC 3261 §20.16).
 type CSeq struct {
 	Seq    uint32
@@ -198,7 +216,7 @@ func (h *Header) SetToTag(tag string) error {
 	a.Params = a.Params.Set("tag", tag)
 	f := &h.fields[i]
 	f.Value, f.rawLen = a.String(), 0
-	h.touch()
+	h.touch(hTo)
 	return nil
 }
 

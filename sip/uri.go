@@ -295,24 +295,22 @@ func uriIsHostname(h string) bool {
 	if h == "" {
 		return false
 	}
-	for {
-		dot := strings.IndexByte(h, '.')
-		label := h
-		if dot >= 0 {
-			label = h[:dot]
+	start := 0 // of the current label
+	for i := 0; ; i++ {
+		if i < len(h) && h[i] != '.' {
+			if uriClass[h[i]]&(ucAlpha|ucDigit) == 0 && h[i] != '-' {
+				return false
+			}
+			continue
 		}
+		label := h[start:i]
 		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
-		for i := 0; i < len(label); i++ {
-			if uriClass[label[i]]&(ucAlpha|ucDigit) == 0 && label[i] != '-' {
-				return false
-			}
-		}
-		if dot < 0 {
+		if i == len(h) {
 			return uriClass[label[0]]&ucAlpha != 0 // toplabel
 		}
-		h = h[dot+1:]
+		start = i + 1
 	}
 }
 

@@ -120,20 +120,32 @@ func knownMethod(m string) bool {
 
 var onceFields = [...]hkind{hCallID, hFrom, hTo, hCSeq, hMaxForwards, hContentType}
 
+// onceSlot maps a kind to 1 + its index in onceFields, 0 for other kinds,
+// so that counting them is one look-up per field.
+var onceSlot = func() (t [hCount]uint8) {
+	for j, k := range onceFields {
+		t[k] = uint8(j + 1)
+	}
+	return t
+}()
+
 func (h *Header) validateCommon() error {
-	var seen [len(onceFields)]int
+	var seen [len(onceFields) + 1]int
+	vias := 0
 	for i := range h.fields {
-		for j, k := range onceFields {
-			if h.fields[i].kind == k {
-				seen[j]++
-				if seen[j] > 1 {
-					return &ParseError{Header: hinfos[k].name, Offset: -1, Reason: "more than one value"}
-				}
-			}
+		k := h.fields[i].kind
+		if k == hVia {
+			vias++
+			continue
+		}
+		j := onceSlot[k]
+		seen[j]++
+		if j != 0 && seen[j] > 1 {
+			return &ParseError{Header: hinfos[k].name, Offset: -1, Reason: "more than one value"}
 		}
 	}
 	for j, k := range onceFields[:4] {
-		if seen[j] == 0 {
+		if seen[j+1] == 0 {
 			return missing(hinfos[k].name)
 		}
 	}
@@ -149,7 +161,7 @@ func (h *Header) validateCommon() error {
 	if _, err := h.To(); err != nil {
 		return err
 	}
-	if !h.Has("Via") {
+	if vias == 0 {
 		return missing("Via")
 	}
 	// Every Via parses; the top one is kept as TopVia would keep it (the

@@ -58,19 +58,16 @@ func ParseVia(s string) (Via, error) {
 	if !ok {
 		return v, viaErr("malformed sent-by")
 	}
-	params := Params(rest[end:])
-	if reason := params.check(); reason != "" {
-		return v, viaErr(reason)
+	v.Params = Params(rest[end:])
+	if err := v.checkParams(); err != nil {
+		return Via{}, err
 	}
 	if len(name) == 3 && len(version) == 3 && strings.EqualFold(name, "SIP") && version == "2.0" {
 		v.Proto = Version
 	} else {
 		v.Proto = name + "/" + version
 	}
-	v.Transport, v.Host, v.Port, v.Params = transport, host, port, params
-	if err := v.checkParams(); err != nil {
-		return Via{}, err
-	}
+	v.Transport, v.Host, v.Port = transport, host, port
 	return v, nil
 }
 
@@ -124,42 +121,89 @@ func validHost(h string) bool {
 	return uriIsHostname(h)
 }
 
-// checkParams checks the values of the parameters RFC 3261 §20.42 and
-// RFC 3581 define: ttl (0-255), maddr (host), received (an IP address),
-// branch (token) and rport (empty or a port).
+// checkParams checks the via-params in one pass: as generic-params (RFC
+// 3261 §25.1, Params.check), and the values of the parameters RFC 3261
+// §20.42 and RFC 3581 define: ttl (0-255), maddr (host), received (an IP
+// address), branch (token) and rport (empty or a port). A malformed list is
+// reported before a malformed known value, wherever each is.
 func (v *Via) checkParams() error {
-	for p := string(v.Params); ; {
-		name, val, _, rest, more := nextParam(p)
-		if !more {
-			return nil
+	bad := "" // the first known parameter with a malformed value
+	for s := string(v.Params); ; {
+		s = trimLeftLWS(s)
+		if s == "" {
+			break
 		}
-		p = rest
-		var ok bool
-		switch strings.ToLower(name) {
-		case "ttl":
-			_, ok = parseUint(val, 255)
-		case "maddr":
-			ok = validHost(val)
-		case "received":
-			_, err := netip.ParseAddr(strings.Trim(val, "[]"))
-			ok = err == nil
-		case "branch":
-			ok = isToken(val)
-		case "rport":
-			// RFC 3581 §3: response-port = "rport" [EQUAL 1*DIGIT]; a
-			// value names a real port.
-			ok = val == ""
-			if !ok {
-				n, isNum := parseUint(val, 65535)
-				ok = isNum && n > 0
-			}
-		default:
-			ok = true
-		}
+		name, val, hasValue, rest, ok := nextParam(s)
 		if !ok {
-			return viaErr("malformed " + strings.ToLower(name) + " parameter")
+			if s[0] != ';' {
+				return viaErr("junk after parameters")
+			}
+			return viaErr("unterminated quoted-string in parameter")
+		}
+		if !isToken(name) {
+			if name == "" {
+				return viaErr("empty parameter")
+			}
+			return viaErr("malformed parameter name")
+		}
+		if hasValue && !isGenValue(val) {
+			return viaErr("malformed parameter value")
+		}
+		s = rest
+		if bad == "" && !viaParamOK(name, val) {
+			bad = name
 		}
 	}
+	if bad != "" {
+		return viaErr("malformed " + strings.ToLower(bad) + " parameter")
+	}
+	return nil
+}
+
+// viaParamOK checks the value of one via-param; names compare without
+// regard to case, and the lengths pick the candidate before any fold.
+func viaParamOK(name, val string) bool {
+	switch len(name) {
+	case 3: // ttl
+		if strings.EqualFold(name, "ttl") {
+			_, ok := parseUint(val, 255)
+			return ok
+		}
+	case 5: // maddr, rport
+		if strings.EqualFold(name, "maddr") {
+			return validHost(val)
+		}
+		if strings.EqualFold(name, "rport") {
+			// RFC 3581 §3: response-port = "rport" [EQUAL 1*DIGIT]; a
+			// value names a real port.
+			if val == "" {
+				return true
+			}
+			n, isNum := parseUint(val, 65535)
+			return isNum && n > 0
+		}
+	case 6: // branch
+		if strings.EqualFold(name, "branch") {
+			return isToken(val)
+		}
+	case 8: // received
+		if strings.EqualFold(name, "received") {
+			return validIPAddr(strings.Trim(val, "[]"))
+		}
+	}
+	return true
+}
+
+// validIPAddr reports whether s is an IP address as netip.ParseAddr takes
+// it. A string without ':' can only be an IPv4 address, and uriIPv4 has
+// netip's rules for those (0-255, no leading zeros) without its cost.
+func validIPAddr(s string) bool {
+	if strings.IndexByte(s, ':') < 0 {
+		_, ok := uriIPv4(s)
+		return ok
+	}
+	_, err := netip.ParseAddr(s)
+	return err == nil
 }
 
 // Branch returns the branch parameter, or "".
