@@ -33,9 +33,6 @@ func NewResponse(req *Request, code int, reason string) *Response {
 		}
 	}
 	r.edited = true
-	// Via, From, To and CSeq are copied as they are, in order: what the
-	// request has parsed of them holds for the response as well.
-	r.cache = req.cache
 	return r
 }
 

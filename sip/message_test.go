@@ -672,31 +672,3 @@ func TestCacheKeptAcrossOtherEdits(t *testing.T) {
 		t.Error("TopVia after Del: no error")
 	}
 }
-
-// A response built from a validated request reads its top Via, CSeq and
-// tags without parsing them again, and sees its own To tag once set.
-func TestNewResponseKeepsCache(t *testing.T) {
-	req, err := ParseRequest([]byte(sampleInvite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := req.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	resp := NewResponse(req, StatusRinging, "")
-	const all = cachedVia | cachedCSeq | cachedFrom | cachedTo
-	if resp.cache.have&all != all {
-		t.Errorf("new response cache %b, want %b", resp.cache.have, all)
-	}
-	v, _ := resp.TopVia()
-	cs, _ := resp.CSeq()
-	if v.Branch() != "z9hG4bK74bf9" || cs.Seq != 1 || cs.Method != MethodInvite || resp.FromTag() != "9fxced76sl" || resp.ToTag() != "" {
-		t.Errorf("response reads %+v %+v %q %q", v, cs, resp.FromTag(), resp.ToTag())
-	}
-	if err := resp.SetToTag("uas1"); err != nil {
-		t.Fatal(err)
-	}
-	if resp.ToTag() != "uas1" || req.ToTag() != "" {
-		t.Errorf("after SetToTag: response %q, request %q", resp.ToTag(), req.ToTag())
-	}
-}
