@@ -203,6 +203,9 @@ func TestCancel(t *testing.T) {
 		}
 		<-ic.Cancelled()
 		<-ic.Call().Done()
+		// The 200 to the CANCEL and the 487 go out from different
+		// goroutines: let both finish before counting.
+		synctest.Wait()
 		if bobRec.count(Out, sip.MethodCancel, 200) != 1 || aliceRec.count(In, sip.MethodInvite, 487) != 1 {
 			t.Errorf("flow:\n%s", aliceRec)
 		}
