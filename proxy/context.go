@@ -121,16 +121,9 @@ func (rc *respContext) cancel() {
 func (rc *respContext) abort() {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	rc.p.removeCall(rc)
-	if rc.finalSent {
-		return
+	if rc.stopAll() {
+		rc.next()
 	}
-	rc.targets = nil
-	rc.cancelPending()
-	for _, b := range rc.branches {
-		b.stopTimerC()
-	}
-	rc.next()
 }
 
 // shutdown ends the call for a closing server (Proxy.Shutdown): the
@@ -139,18 +132,28 @@ func (rc *respContext) abort() {
 func (rc *respContext) shutdown() {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	if rc.stopAll() {
+		resp := response(rc.req, sip.StatusServiceUnavailable)
+		resp.Reason = "Service Unavailable - shutting down"
+		rc.respond(resp)
+	}
+}
+
+// stopAll takes the request out of the proxy's pending INVITEs and, unless
+// it was answered, drops the targets not tried, cancels the pending
+// branches and stops their Timer C; it reports whether the request is
+// still unanswered. rc.mu is held.
+func (rc *respContext) stopAll() bool {
 	rc.p.removeCall(rc)
 	if rc.finalSent {
-		return
+		return false
 	}
 	rc.targets = nil
 	rc.cancelPending()
 	for _, b := range rc.branches {
 		b.stopTimerC()
 	}
-	resp := response(rc.req, sip.StatusServiceUnavailable)
-	resp.Reason = "Service Unavailable - shutting down"
-	rc.respond(resp)
+	return true
 }
 
 // next starts the next group of targets while nothing is pending, or sends
