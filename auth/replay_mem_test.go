@@ -59,25 +59,10 @@ func bytesPerNonce(n int) float64 {
 }
 
 // TestNCTrackerMemory bounds the replay tracker's memory per nonce in use
-// (DefaultMaxNonces of them at most: about 8 MB) and holds a use at no
-// allocation.
+// (DefaultMaxNonces of them at most: about 8 MB).
 func TestNCTrackerMemory(t *testing.T) {
 	if per := bytesPerNonce(100_000); per > 90 {
 		t.Errorf("%.0f bytes per nonce, want at most 90", per)
-	}
-	if testing.CoverMode() != "" || raceEnabled {
-		return // allocation counts differ
-	}
-	tr := newNCTracker(1000, int64(time.Hour))
-	i := 0
-	allocs := testing.AllocsPerRun(500, func() {
-		var id nonceID
-		binary.BigEndian.PutUint64(id[:], uint64(i%900))
-		tr.use(id, int64(i%900), uint32(i/900+1), true, 0)
-		i++
-	})
-	if allocs != 0 {
-		t.Errorf("use allocates %v times per run, want 0", allocs)
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build !race
+
 package proxy
 
 import (
@@ -22,9 +24,6 @@ const (
 )
 
 func TestAllocBudgetStatelessForward(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under the race detector")
-	}
 	sl, tp := newBenchStateless(t)
 	wire, _ := benchWire()
 	statelessForward(t, sl, wire) // warm up lazily built state
@@ -39,9 +38,6 @@ func TestAllocBudgetStatelessForward(t *testing.T) {
 }
 
 func TestAllocBudgetStatefulForward(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under the race detector")
-	}
 	tl, tp := newBenchStateful(t)
 	wire, number := benchWire()
 	n := 0
@@ -62,9 +58,6 @@ func TestAllocBudgetStatefulForward(t *testing.T) {
 }
 
 func TestAllocBudgetStatefulResponse(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under the race detector")
-	}
 	tl, tp := newBenchStateful(t)
 	wire, number := benchWire()
 	// Few, so that all is done well within the 200 ms after which the
@@ -98,9 +91,6 @@ func TestAllocBudgetStatefulResponse(t *testing.T) {
 }
 
 func TestAllocBudgetInDialog(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under the race detector")
-	}
 	tl, ftp := newBenchStateful(t)
 	sl, stp := newBenchStateless(t)
 	ack, numberAck := benchWireOf(benchAck)

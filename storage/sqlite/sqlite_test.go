@@ -377,14 +377,20 @@ func TestApplyCancelledWhileQueued(t *testing.T) {
 
 const helperEnv = "SIPD_SQLITE_CRASH_HELPER"
 
-// TestHelperProcess is the child of TestCrash: it applies bindings to the
-// database named in the environment from several goroutines and prints
-// "ok <aor>" after each Apply returns, until it is killed.
-func TestHelperProcess(t *testing.T) {
-	path := os.Getenv(helperEnv)
-	if path == "" {
-		t.Skip("helper process for TestCrash")
+// TestMain runs the test binary as TestCrash's child when the environment
+// names a database (crashChild), else the tests.
+func TestMain(m *testing.M) {
+	if path := os.Getenv(helperEnv); path != "" {
+		crashChild(path)
+		os.Exit(0)
 	}
+	os.Exit(m.Run())
+}
+
+// crashChild is the child of TestCrash: it applies bindings to the
+// database at path from several goroutines and prints "ok <aor>" after
+// each Apply returns, until it is killed.
+func crashChild(path string) {
 	s, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		fmt.Println("error", err)
@@ -417,12 +423,9 @@ func TestHelperProcess(t *testing.T) {
 // TestCrash kills a process that is writing bindings with SIGKILL and
 // checks that every binding whose Apply had returned is in the database.
 func TestCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a child process")
-	}
 	const n = 300
 	path := filepath.Join(t.TempDir(), "crash.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), helperEnv+"="+path)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
