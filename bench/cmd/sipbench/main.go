@@ -97,7 +97,7 @@ func run(args []string) error {
 	fs.IntVar(&h.sipdProcs, "sipd-procs", 1, "sipd's [runtime] max_procs (GOMAXPROCS), as -children is Kamailio's workers; 0: one per CPU")
 	fs.IntVar(&h.kamShmMB, "kam-shm", 4096, "Kamailio shared memory, MB (-m)")
 	fs.IntVar(&h.kamPkgMB, "kam-pkg", 16, "Kamailio private memory per process, MB (-M)")
-	fs.BoolVar(&h.profile, "profile", os.Getenv("PROFILE") == "1", "capture a CPU and an allocs profile of sipd during the fixed-rate stateful run (also PROFILE=1)")
+	fs.BoolVar(&h.profile, "profile", os.Getenv("PROFILE") == "1", "capture a CPU and an allocs profile of sipd in a fixed-rate run of each scenario (also PROFILE=1)")
 	fs.BoolVar(&h.keepRaw, "keep-raw", false, "keep SIPp's per-call rtt files")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -69,7 +69,7 @@ func (h *harness) runAll() results {
 			}
 			res[t].fixed[name] = st
 			res[t].fixedOK[name] = true
-			if !h.profile || t != "sipd" || name != "stateful" || h.ctx.Err() != nil {
+			if !h.profile || t != "sipd" || h.ctx.Err() != nil {
 				continue
 			}
 			// The profiles come from a run of their own, so that the
@@ -81,10 +81,10 @@ func (h *harness) runAll() results {
 				continue
 			}
 			if st.profileCPU != "" {
-				h.pprofTop(st.profileCPU, filepath.Join(h.out, "sipd-stateful-cpu-top.txt"), "-top")
+				h.pprofTop(st.profileCPU, filepath.Join(h.out, "sipd-"+name+"-cpu-top.txt"), "-top")
 			}
 			if st.profileAllocs != "" {
-				h.pprofTop(st.profileAllocs, filepath.Join(h.out, "sipd-stateful-allocs-top.txt"), "-top", "-sample_index=alloc_space")
+				h.pprofTop(st.profileAllocs, filepath.Join(h.out, "sipd-"+name+"-allocs-top.txt"), "-top", "-sample_index=alloc_space")
 			}
 		}
 	}
