@@ -63,13 +63,18 @@ func (l *Layer) listenUDP(ap netip.AddrPort) (netip.AddrPort, error) {
 func (u *udpSocket) readLoop() {
 	l := u.l
 	defer l.wg.Done()
-	b, err := newUDPBatch(l, u.pc)
+	// What the handlers send while the loop has datagrams to read is
+	// queued (sendQueue) and sent when the socket has no more: when
+	// datagrams come in bursts, as under load, one sendmmsg carries the
+	// sends of several reads.
+	b, err := newUDPBatch(l, u.pc, u.endBatch)
 	if err != nil {
 		l.log.Error("udp read loop", "addr", u.addr, "err", err)
 		return
 	}
 	defer b.release()
 	defer func() { u.stats.Store(&b.stats) }()
+	defer u.endBatch()
 	src := Source{Transport: UDP, Local: u.addr, via: u}
 	for {
 		k, err := b.read()
@@ -101,7 +106,6 @@ func (u *udpSocket) readLoop() {
 			src.Remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 			l.receive(data, src, false)
 		}
-		u.endBatch()
 	}
 }
 

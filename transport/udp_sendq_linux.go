@@ -20,8 +20,8 @@ const sendQueueSize = 16
 const sendQueueMax = 4096
 
 // sendQueue gathers the datagrams a UDP socket sends while its read loop
-// handles a batch of received ones, and sends them all with one
-// sendmmsg(2) when the batch is done. In a proxy each received datagram
+// has received datagrams to handle, and sends them all with one
+// sendmmsg(2) when the socket has no more to read (or the queue is full). In a proxy each received datagram
 // makes one or two sends, so the system calls per message drop from two
 // (recvmmsg shares one among the batch, sendto is one each) to about
 // 2/batch; the kernel's per-datagram work (the loopback or NIC path) is
@@ -82,16 +82,17 @@ func okSlot(dst netip.AddrPort) int {
 func (q *sendQueue) known(dst netip.AddrPort) bool { return q.sentOK[okSlot(dst)] == dst }
 func (q *sendQueue) markOK(dst netip.AddrPort)     { q.sentOK[okSlot(dst)] = dst }
 
-// begin opens the queue for the read loop's batch.
+// beginBatch opens the queue for the datagrams the read loop has read.
 func (u *udpSocket) beginBatch() {
-	if q := u.out; q != nil {
+	if q := u.out; q != nil && !q.open.Load() {
 		q.mu.Lock()
 		q.open.Store(true)
 		q.mu.Unlock()
 	}
 }
 
-// endBatch closes the queue and sends what it holds.
+// endBatch closes the queue and sends what it holds: the read loop calls
+// it when the socket has nothing more to read, and when it ends.
 func (u *udpSocket) endBatch() {
 	if q := u.out; q != nil && q.open.Load() {
 		q.mu.Lock()
