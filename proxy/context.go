@@ -74,7 +74,7 @@ func newRespContext(p *Proxy, tx *transaction.ServerTx, req *sip.Request, ro *ro
 // respContext), until the final response went upstream.
 //
 // An INVITE's context is entered in p.calls before its server
-// transaction's Cancelled channel is read: a CANCEL handled after the
+// transaction is asked whether it was cancelled: a CANCEL handled after the
 // entry finds it there, one handled before has closed the channel, so
 // none is missed.
 func (rc *respContext) begin(ctx context.Context) {
@@ -83,15 +83,11 @@ func (rc *respContext) begin(ctx context.Context) {
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if rc.invite {
-		select {
-		case <-rc.tx.Cancelled():
-			// Cancelled while queued: nothing goes downstream, and the
-			// answer is 487 (§16.10).
-			rc.cancelled = true
-			rc.targets = nil
-		default:
-		}
+	if rc.invite && rc.tx.IsCancelled() {
+		// Cancelled while queued: nothing goes downstream, and the
+		// answer is 487 (§16.10).
+		rc.cancelled = true
+		rc.targets = nil
 	}
 	rc.next()
 	if !rc.finalSent {

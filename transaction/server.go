@@ -178,6 +178,15 @@ func (tx *ServerTx) Cancelled() <-chan struct{} {
 	return tx.cancelCh
 }
 
+// IsCancelled reports whether a CANCEL matching this INVITE server
+// transaction has arrived (RFC 3261 §9.2): Cancelled without the channel,
+// for a TU that only asks.
+func (tx *ServerTx) IsCancelled() bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.cancelled
+}
+
 // closedChan is returned by Done and Cancelled once the event has passed
 // before anyone asked; it is never written.
 var closedChan = func() chan struct{} {
