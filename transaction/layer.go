@@ -93,9 +93,21 @@ type Layer struct {
 	coreErr ServerErrorHandler
 	closed  bool
 	clients map[clientKey]*ClientTx
-	servers map[serverKey]*ServerTx
+	servers map[serverKey]serverEntry
 	legacy  map[legacyKey]*ServerTx
 	peaks   struct{ clients, servers, legacy int } // the maps' sizes since made
+	// completed holds the records of completed non-INVITE server
+	// transactions in the order their Timer J fires (see completedTx).
+	completed completedQueue
+}
+
+// serverEntry is a server transaction in Layer.servers: a ServerTx, or
+// the compact record of a non-INVITE one that completed over an unreliable
+// transport. One map for both, so that a request is matched with one
+// lookup.
+type serverEntry struct {
+	tx  *ServerTx
+	rec *completedTx
 }
 
 // New returns a transaction layer that sends through tp. Set the Core
@@ -108,7 +120,7 @@ func New(tp Transport, cfg Config) *Layer {
 		t4:      cfg.T4,
 		epoch:   time.Now(),
 		clients: make(map[clientKey]*ClientTx),
-		servers: make(map[serverKey]*ServerTx),
+		servers: make(map[serverKey]serverEntry),
 		legacy:  make(map[legacyKey]*ServerTx),
 	}
 	if l.t1 <= 0 {
@@ -121,6 +133,8 @@ func New(tp Transport, cfg Config) *Layer {
 		l.t4 = 5 * time.Second
 	}
 	l.timers.init(l)
+	l.completed.l = l
+	l.completed.tm.owner = &l.completed
 	if cfg.Logger != nil {
 		l.log = cfg.Logger.With("component", "transaction")
 	} else {
@@ -149,12 +163,15 @@ func (l *Layer) Close() {
 		cs = append(cs, tx)
 	}
 	ss := make([]*ServerTx, 0, len(l.servers)+len(l.legacy))
-	for _, tx := range l.servers {
-		ss = append(ss, tx)
+	for _, e := range l.servers {
+		if e.tx != nil {
+			ss = append(ss, e.tx)
+		}
 	}
 	for _, tx := range l.legacy {
 		ss = append(ss, tx)
 	}
+	l.closeCompletedLocked()
 	l.mu.Unlock()
 	for _, tx := range cs {
 		tx.mu.Lock()
@@ -347,11 +364,23 @@ func (id reqID) withMethod(m string) reqID {
 	return id
 }
 
-func (l *Layer) serverLocked(id *reqID) *ServerTx {
+// serverLocked returns the server transaction of id: a ServerTx, or the
+// record of a completed non-INVITE one. l.mu is held.
+func (l *Layer) serverLocked(id *reqID) serverEntry {
 	if id.rfc3261 {
 		return l.servers[id.key]
 	}
-	return l.legacy[id.lkey]
+	return serverEntry{tx: l.legacy[id.lkey]}
+}
+
+// retransmission hands a retransmitted request to the transaction it
+// matched (§17.2.1, §17.2.2); it reports false if that one has ended
+// meanwhile.
+func (e serverEntry) retransmission(l *Layer) bool {
+	if e.rec != nil {
+		return e.rec.retransmit(l)
+	}
+	return e.tx.retransmission()
 }
 
 // HandleInbound matches a message from the transport to a transaction and
@@ -428,7 +457,7 @@ func (l *Layer) handleAck(in *transport.Inbound, req *sip.Request, id *reqID) bo
 	// a 2xx the ACK has a branch of its own (§13.2.2.4) and matches none.
 	inv := id.withMethod(sip.MethodInvite)
 	l.mu.Lock()
-	tx := l.serverLocked(&inv)
+	tx := l.serverLocked(&inv).tx // an INVITE's: never a record
 	if tx == nil && !inv.rfc3261 && inv.lkey.toTag != "" {
 		// An RFC 2543 ACK carries the To tag of the response; an initial
 		// INVITE had none.
@@ -464,11 +493,11 @@ func (l *Layer) handleCancel(in *transport.Inbound, req *sip.Request, id *reqID)
 		l.mu.Unlock()
 		return true
 	}
-	if tx := l.serverLocked(id); tx != nil {
+	if e := l.serverLocked(id); e != (serverEntry{}) {
 		l.mu.Unlock()
-		return tx.retransmission()
+		return e.retransmission(l)
 	}
-	invTx, core := l.serverLocked(&inv), l.core
+	invTx, core := l.serverLocked(&inv).tx, l.core
 	if invTx == nil || core == nil {
 		l.mu.Unlock()
 		if core != nil {
@@ -486,9 +515,9 @@ func (l *Layer) handleCancel(in *transport.Inbound, req *sip.Request, id *reqID)
 // handleOther absorbs a retransmission or makes a new server transaction.
 func (l *Layer) handleOther(in *transport.Inbound, req *sip.Request, id *reqID) bool {
 	l.mu.Lock()
-	if tx := l.serverLocked(id); tx != nil {
+	if e := l.serverLocked(id); e != (serverEntry{}) {
 		l.mu.Unlock()
-		return tx.retransmission()
+		return e.retransmission(l)
 	}
 	core := l.core
 	if core == nil || l.closed {
@@ -517,7 +546,7 @@ func (l *Layer) MatchCancel(cancel *sip.Request) (*ServerTx, bool) {
 	}
 	id := makeReqID(cancel, &via, cs).withMethod(sip.MethodInvite)
 	l.mu.Lock()
-	tx := l.serverLocked(&id)
+	tx := l.serverLocked(&id).tx // an INVITE's: never a record
 	l.mu.Unlock()
 	if tx == nil || tx.State() == StateTerminated {
 		return nil, false
@@ -549,7 +578,7 @@ func (l *Layer) removeServer(tx *ServerTx) {
 			delete(l.legacy, tx.leg.key)
 			l.legacy = shrunk(l.legacy, &l.peaks.legacy)
 		}
-	} else if l.servers[tx.key] == tx {
+	} else if l.servers[tx.key].tx == tx {
 		delete(l.servers, tx.key)
 		l.servers = shrunk(l.servers, &l.peaks.servers)
 	}

@@ -42,6 +42,11 @@ type ServerTx struct {
 	cancelCh  chan struct{} // made on demand
 	done      chan struct{} // made on demand
 	err       error
+	// rec is the record the transaction became in Completed (a
+	// non-INVITE over an unreliable transport, see completedTx): from
+	// then on the layer knows it by rec alone, and rec tells when it
+	// ends.
+	rec *completedTx
 }
 
 // legacyInfo is what matching a request from an RFC 2543 element needs.
@@ -65,7 +70,7 @@ func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *r
 	tx.tm.owner = tx
 	if id.rfc3261 {
 		tx.key = id.key
-		l.servers[id.key] = tx
+		l.servers[id.key] = serverEntry{tx: tx}
 		l.peaks.servers = max(l.peaks.servers, len(l.servers))
 	} else {
 		tx.leg = &legacyInfo{key: id.lkey}
@@ -139,7 +144,19 @@ func (tx *ServerTx) Source() transport.Source { return tx.src }
 func (tx *ServerTx) State() State {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	tx.syncLocked()
 	return tx.state
+}
+
+// syncLocked brings the state of a transaction that became a completed
+// record up to date: Terminated once the record ended. tx.mu is held.
+func (tx *ServerTx) syncLocked() {
+	if rec := tx.rec; rec != nil && tx.state == StateCompleted && rec.ended.Load() {
+		tx.state = StateTerminated
+		if rec.ext != nil && rec.ext.err != nil {
+			tx.err = rec.ext.err
+		}
+	}
 }
 
 // Err returns the failure the transaction met, if any: ErrTimeout when
@@ -147,6 +164,7 @@ func (tx *ServerTx) State() State {
 func (tx *ServerTx) Err() error {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	tx.syncLocked()
 	return tx.err
 }
 
@@ -154,9 +172,13 @@ func (tx *ServerTx) Err() error {
 func (tx *ServerTx) Done() <-chan struct{} {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	tx.syncLocked()
 	if tx.done == nil {
-		if tx.state == StateTerminated {
+		switch {
+		case tx.state == StateTerminated:
 			return closedChan
+		case tx.rec != nil:
+			return tx.l.doneChan(tx.rec)
 		}
 		tx.done = make(chan struct{})
 	}
@@ -228,6 +250,7 @@ func (tx *ServerTx) Respond(resp *sip.Response) error {
 	}
 	now := tx.l.now()
 	tx.mu.Lock()
+	tx.syncLocked()
 	var send bool
 	var err error
 	if tx.invite {
@@ -323,9 +346,19 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 		// a non-INVITE request. Retransmissions are absorbed quietly.
 		send = false
 	}
-	if tx.reliable {
+	switch {
+	case tx.reliable:
 		tx.terminateLocked()
-	} else {
+	case tx.leg == nil:
+		// Timer J runs in the record the transaction becomes.
+		tx.l.timers.stop(&tx.tm)
+		var buf [1024]byte
+		var last []byte
+		if send {
+			last = resp.AppendTo(buf[:0])
+		}
+		tx.l.complete(tx, last, now)
+	default:
 		if send {
 			tx.last = resp.Bytes()
 		}
@@ -529,7 +562,13 @@ func (tx *ServerTx) terminateLocked() {
 	tx.state = StateTerminated
 	tx.l.timers.stop(&tx.tm)
 	tx.req, tx.last = nil, nil
-	tx.l.removeServer(tx)
+	if tx.rec != nil {
+		tx.l.mu.Lock()
+		tx.l.endLocked(tx.rec, tx.err)
+		tx.l.mu.Unlock()
+	} else {
+		tx.l.removeServer(tx)
+	}
 	if tx.done != nil {
 		close(tx.done)
 	}
