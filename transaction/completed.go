@@ -1,6 +1,7 @@
 package transaction
 
 import (
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -53,7 +54,15 @@ type completedQueue struct {
 // the record, and Timer J runs in the queue. tx.mu is held; tx has left the
 // timer heap.
 func (l *Layer) complete(tx *ServerTx, last []byte, now time.Duration) {
-	rec := &completedTx{key: tx.key, src: tx.src, last: string(last)}
+	// The key and the response share one allocation; the map entry takes
+	// the record's key below (the runtime updates a string key on
+	// assignment), so that the ServerTx's own key goes with it.
+	var b strings.Builder
+	b.Grow(len(tx.key) + len(last))
+	b.WriteString(string(tx.key))
+	b.Write(last)
+	all := b.String()
+	rec := &completedTx{key: serverKey(all[:len(tx.key)]), src: tx.src, last: all[len(tx.key):]}
 	tx.rec = rec
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -66,7 +75,7 @@ func (l *Layer) complete(tx *ServerTx, last []byte, now time.Duration) {
 		l.endLocked(rec, nil)
 		return
 	}
-	l.servers[tx.key] = serverEntry{rec: rec}
+	l.servers[rec.key] = serverEntry{rec: rec}
 	// §17.2.2: Timer J, 64*T1 from the final response. The clock is read
 	// under l.mu so that the queue stays in order.
 	rec.expiry = max(now, l.now()) + 64*l.t1

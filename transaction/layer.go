@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -230,12 +231,35 @@ type clientKey struct {
 
 // serverKey identifies a server transaction created by a request whose
 // branch has the magic cookie (RFC 3261 §17.2.3): branch, sent-by and
-// method, with INVITE standing for ACK.
-type serverKey struct {
+// method, with INVITE standing for ACK, written "branch host port method"
+// (a branch, a host and a method hold no space, RFC 3261 §25.1). One
+// string, rather than a struct of four fields, keeps the map entry small
+// — server transactions are the most numerous, lingering for Timer J — and
+// the key one allocation.
+type serverKey string
+
+// serverID is a serverKey in parts, as a received request has them.
+type serverID struct {
 	branch string
 	host   string
 	port   int
 	method string
+}
+
+// appendTo appends the serverKey of id to b.
+func (id *serverID) appendTo(b []byte) []byte {
+	b = append(b, id.branch...)
+	b = append(b, ' ')
+	b = append(b, id.host...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(id.port), 10)
+	b = append(b, ' ')
+	return append(b, id.method...)
+}
+
+// method returns the method of the key.
+func (k serverKey) method() string {
+	return string(k[strings.LastIndexByte(string(k), ' ')+1:])
 }
 
 // legacyKey identifies a server transaction for a request from an RFC 2543
@@ -265,13 +289,13 @@ type viaID struct {
 // reqID is the key of the server transaction a request belongs to.
 type reqID struct {
 	rfc3261 bool
-	key     serverKey
+	key     serverID
 	lkey    legacyKey
 }
 
 func makeReqID(req *sip.Request, via *sip.Via, cs sip.CSeq) reqID {
 	if via.HasRFC3261Branch() {
-		return reqID{rfc3261: true, key: serverKey{
+		return reqID{rfc3261: true, key: serverID{
 			branch: via.Branch(), host: via.Host, port: via.Port, method: req.Method,
 		}}
 	}
@@ -286,17 +310,12 @@ func makeReqID(req *sip.Request, via *sip.Via, cs sip.CSeq) reqID {
 	}}
 }
 
-// own makes the key's strings the transaction's own: those of a parsed
-// request are views of its whole received buffer, which a key kept for the
-// transaction's life would hold in memory after the transaction let go of
-// the request. The copies share one allocation.
+// own makes the strings of an RFC 2543 key the transaction's own: those
+// of a parsed request are views of its whole received buffer, which a key
+// kept for the transaction's life would hold in memory after the
+// transaction let go of the request. The copies share one allocation. (A
+// serverKey is a new string already.)
 func (id *reqID) own() {
-	if id.rfc3261 {
-		k := &id.key
-		k.method = internMethod(k.method)
-		cloneStrings(&k.branch, &k.host)
-		return
-	}
 	k := &id.lkey
 	k.method = internMethod(k.method)
 	u := &k.uri
@@ -368,7 +387,8 @@ func (id reqID) withMethod(m string) reqID {
 // record of a completed non-INVITE one. l.mu is held.
 func (l *Layer) serverLocked(id *reqID) serverEntry {
 	if id.rfc3261 {
-		return l.servers[id.key]
+		var buf [128]byte
+		return l.servers[serverKey(id.key.appendTo(buf[:0]))]
 	}
 	return serverEntry{tx: l.legacy[id.lkey]}
 }

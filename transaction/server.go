@@ -58,7 +58,6 @@ type legacyInfo struct {
 // newServerTxLocked makes a server transaction for req and enters it in
 // the maps; l.mu is held.
 func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *reqID) *ServerTx {
-	id.own()
 	tx := &ServerTx{
 		l:        l,
 		req:      req,
@@ -69,10 +68,12 @@ func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *r
 	}
 	tx.tm.owner = tx
 	if id.rfc3261 {
-		tx.key = id.key
-		l.servers[id.key] = serverEntry{tx: tx}
+		var buf [128]byte
+		tx.key = serverKey(id.key.appendTo(buf[:0]))
+		l.servers[tx.key] = serverEntry{tx: tx}
 		l.peaks.servers = max(l.peaks.servers, len(l.servers))
 	} else {
+		id.own()
 		tx.leg = &legacyInfo{key: id.lkey}
 		l.legacy[id.lkey] = tx
 		l.peaks.legacy = max(l.peaks.legacy, len(l.legacy))
@@ -134,7 +135,7 @@ func (tx *ServerTx) Method() string {
 	if tx.leg != nil {
 		return tx.leg.key.method
 	}
-	return tx.key.method
+	return tx.key.method()
 }
 
 // Source returns where the request came from; responses go back there.
