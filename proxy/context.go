@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/sipd/sipd/sip"
 	"github.com/sipd/sipd/transaction"
@@ -17,7 +16,7 @@ import (
 // It holds no goroutine: once begin has started the first branches, it
 // moves only on events — the branches' responses and errors (their
 // ClientHandler callbacks, on the transport's and the transaction timers'
-// goroutines), Timer C (time.AfterFunc), a CANCEL of the request
+// goroutines), Timer C (a transaction.Timer), a CANCEL of the request
 // (Proxy.serveCancel calls cancel) and the end of the server's context
 // (context.AfterFunc). Each event runs under mu, sends what it must and
 // returns.
@@ -51,9 +50,9 @@ type branch struct {
 	rc          *respContext
 	t           *target // in rc's targets, or its own after a failover
 	client      *transaction.ClientTx
-	timerC      *time.Timer
-	provisional bool // a 1xx arrived
-	final       bool // counted as finished in rc.pending
+	timerC      transaction.Timer // on the transaction layer's heap: no allocation
+	provisional bool              // a 1xx arrived
+	final       bool              // counted as finished in rc.pending
 }
 
 func newRespContext(p *Proxy, tx *transaction.ServerTx, req *sip.Request, ro *routing, hash hashHex, ts []target) *respContext {
@@ -196,7 +195,7 @@ func (rc *respContext) start(t *target) {
 	b.client = ct
 	if rc.invite {
 		// Step 11: Timer C.
-		b.timerC = time.AfterFunc(rc.p.timerC, b.fireTimerC)
+		b.timerC.Start(rc.p.tl, rc.p.timerC, b)
 	}
 }
 
@@ -374,9 +373,7 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 			// of it.
 			return
 		}
-		if b.timerC != nil {
-			b.timerC.Reset(rc.p.timerC) // §16.8
-		}
+		b.timerC.Reset(rc.p.timerC) // §16.8; an INVITE's only
 		if !rc.finalSent {
 			rc.respond(r)
 		}
@@ -480,11 +477,10 @@ func (b *branch) finish(code int) {
 	}
 }
 
-func (b *branch) stopTimerC() {
-	if b.timerC != nil {
-		b.timerC.Stop()
-	}
-}
+func (b *branch) stopTimerC() { b.timerC.Stop() }
+
+// TimerFired implements transaction.TimerFunc: Timer C fired.
+func (b *branch) TimerFired() { b.fireTimerC() }
 
 // fireTimerC: an INVITE branch went Timer C without a final response
 // (§16.8). It is cancelled — at once if it had a provisional response,
