@@ -32,11 +32,17 @@ type ServerTx struct {
 	state    State
 	tm       txTimer
 	interval time.Duration // Timer G's current interval
-	// last is the response a retransmitted request gets, in wire form:
-	// a few hundred bytes the collector need not scan, in place of the
-	// response and the request whose strings it shares. It is parsed anew
-	// for each retransmission, which is rare.
-	last      []byte
+	// last is the final response a retransmitted request gets (and Timer
+	// G resends), in wire form: a few hundred bytes the collector need
+	// not scan, in place of the response and the request whose strings
+	// it shares, for the up to 32 s of Completed. It is parsed anew for
+	// each retransmission, which is rare.
+	last []byte
+	// prov is the last provisional response, which a retransmitted
+	// request in Proceeding gets again (§17.2.1, §17.2.2). It is kept as
+	// it is, not in wire form as last: it lives only until the final
+	// response, and the transport serializes it anew either way.
+	prov      *sip.Response
 	trying    bool // the layer sent 100 (Trying) and last is nil: make it anew
 	cancelled bool
 	cancelCh  chan struct{} // made on demand
@@ -97,7 +103,7 @@ func (l *Layer) start(tx *ServerTx, req *sip.Request, core Core) {
 		// within 200 ms. Armed before the TU runs, so that a TU that
 		// blocks does not hold it back.
 		tx.mu.Lock()
-		if tx.state == StateProceeding && tx.last == nil {
+		if tx.state == StateProceeding && tx.last == nil && tx.prov == nil {
 			tx.tm.rtx = tx.created + trying100
 			tx.rearm(l.now())
 		}
@@ -275,18 +281,18 @@ func (tx *ServerTx) respondInviteLocked(resp *sip.Response, now time.Duration) (
 		case code < 200:
 			// §17.2.1: provisional responses are sent, not
 			// retransmitted; the last one answers a retransmitted INVITE.
-			tx.last, tx.trying = resp.Bytes(), false
+			tx.prov, tx.trying = resp, false
 		case code < 300:
 			// RFC 6026 §8.5, §8.7: a 2xx moves to Accepted and starts
 			// Timer L; the TU retransmits the 2xx itself.
 			tx.state = StateAccepted
-			tx.req, tx.last, tx.trying = nil, nil, false
+			tx.req, tx.prov, tx.trying = nil, nil, false
 			tx.tm.end = now + 64*tx.l.t1
 		default:
 			// §17.2.1: 300-699 moves to Completed; Timer G retransmits
 			// over unreliable transports, Timer H waits for the ACK.
 			tx.state = StateCompleted
-			tx.req, tx.last, tx.trying = nil, resp.Bytes(), false
+			tx.req, tx.prov, tx.last, tx.trying = nil, nil, resp.Bytes(), false
 			if tx.leg != nil {
 				tx.leg.ackToTag = strings.Clone(resp.ToTag())
 			}
@@ -331,7 +337,7 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 		}
 		// §17.2.2: Trying → Proceeding on a provisional response.
 		tx.state = StateProceeding
-		tx.last, tx.trying = resp.Bytes(), false
+		tx.prov, tx.trying = resp, false
 		tx.tm.rtx = 0
 		tx.rearm(now)
 		return true, nil
@@ -340,7 +346,7 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 	// 64*T1 over unreliable transports and zero over reliable ones.
 	tx.state = StateCompleted
 	tx.tm.rtx = 0
-	tx.req, tx.last, tx.trying = nil, nil, false
+	tx.req, tx.prov, tx.trying = nil, nil, false
 	send = true
 	if code == sip.StatusRequestTimeout {
 		// RFC 4320 §4.2: a transaction-stateful element sends no 408 to
@@ -396,6 +402,9 @@ func (tx *ServerTx) retransmission() bool {
 func (tx *ServerTx) lastLocked() *sip.Response {
 	if tx.trying {
 		return sip.NewResponse(tx.req, sip.StatusTrying, "")
+	}
+	if tx.prov != nil {
+		return tx.prov
 	}
 	if tx.last == nil {
 		return nil
@@ -484,7 +493,7 @@ func (tx *ServerTx) onTimer() {
 		tx.tm.rtx = 0
 		switch tx.state {
 		case StateProceeding:
-			if tx.invite && tx.last == nil && !tx.trying {
+			if tx.invite && tx.prov == nil && !tx.trying {
 				// §17.2.1: the TU sent nothing within 200 ms.
 				tx.trying = true
 				resp = tx.lastLocked()
@@ -562,7 +571,7 @@ func (tx *ServerTx) terminateLocked() {
 	}
 	tx.state = StateTerminated
 	tx.l.timers.stop(&tx.tm)
-	tx.req, tx.last = nil, nil
+	tx.req, tx.last, tx.prov = nil, nil, nil
 	if tx.rec != nil {
 		tx.l.mu.Lock()
 		tx.l.endLocked(tx.rec, tx.err)
