@@ -89,7 +89,7 @@ type Layer struct {
 
 	timers timerHeap
 
-	mu      sync.Mutex // a leaf: see the package comment
+	mu      sync.Mutex // see the package comment
 	core    Core
 	coreErr ServerErrorHandler
 	closed  bool

@@ -47,7 +47,7 @@ func (tm *txTimer) next() time.Duration {
 // timer: a 4-ary min-heap of deadlines, its root the next to come, and the
 // runtime timer set to fire then. A transaction costs no allocation and no
 // runtime timer of its own, and the runtime's heap of timers stays small.
-// Its lock is a leaf, taken under tx.mu.
+// Its lock is a leaf, taken under tx.mu, Layer.mu or a Timer's.
 type timerHeap struct {
 	l  *Layer
 	mu sync.Mutex
