@@ -25,7 +25,7 @@ import (
 type completedTx struct {
 	key    serverKey        // its entry in Layer.servers
 	src    transport.Source // where the response goes
-	last   string           // the final response in wire form; "" for the unsent 408 (RFC 4320 §4.2)
+	last   string           // the final response, packed (pack); "" for the unsent 408 (RFC 4320 §4.2)
 	expiry time.Duration    // Timer J, since the layer's epoch
 	ended  atomic.Bool      // Terminated: set under Layer.mu, read without it
 	ext    *completedExt    // made on demand; Layer.mu guards it
@@ -50,7 +50,7 @@ type completedQueue struct {
 
 // complete moves tx, a non-INVITE server transaction over an unreliable
 // transport that has just sent (or, for a 408, decided on) its final
-// response last, into a completed record: its entry in the map now holds
+// response, packed in last, into a completed record: its entry in the map now holds
 // the record, and Timer J runs in the queue. tx.mu is held; tx has left the
 // timer heap.
 func (l *Layer) complete(tx *ServerTx, last []byte, now time.Duration) {
@@ -157,7 +157,7 @@ func (rec *completedTx) retransmit(l *Layer) bool {
 	if rec.last == "" {
 		return true
 	}
-	resp, err := sip.ParseResponse([]byte(rec.last))
+	resp, err := sip.ParseResponse(unpack(make([]byte, 0, 2*len(rec.last)), rec.last))
 	if err != nil {
 		// The TU's response does not parse back: a peer could not
 		// parse it either.

@@ -292,7 +292,7 @@ func (tx *ServerTx) respondInviteLocked(resp *sip.Response, now time.Duration) (
 			// §17.2.1: 300-699 moves to Completed; Timer G retransmits
 			// over unreliable transports, Timer H waits for the ACK.
 			tx.state = StateCompleted
-			tx.req, tx.prov, tx.last, tx.trying = nil, nil, resp.Bytes(), false
+			tx.req, tx.prov, tx.last, tx.trying = nil, nil, packed(resp), false
 			if tx.leg != nil {
 				tx.leg.ackToTag = strings.Clone(resp.ToTag())
 			}
@@ -359,15 +359,15 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 	case tx.leg == nil:
 		// Timer J runs in the record the transaction becomes.
 		tx.l.timers.stop(&tx.tm)
-		var buf [1024]byte
+		var wire, buf [1024]byte
 		var last []byte
 		if send {
-			last = resp.AppendTo(buf[:0])
+			last = pack(buf[:0], resp.AppendTo(wire[:0]))
 		}
 		tx.l.complete(tx, last, now)
 	default:
 		if send {
-			tx.last = resp.Bytes()
+			tx.last = packed(resp)
 		}
 		tx.tm.end = now + 64*tx.l.t1
 		tx.rearm(now)
@@ -409,7 +409,7 @@ func (tx *ServerTx) lastLocked() *sip.Response {
 	if tx.last == nil {
 		return nil
 	}
-	resp, err := sip.ParseResponse(tx.last)
+	resp, err := sip.ParseResponse(unpack(make([]byte, 0, 2*len(tx.last)), tx.last))
 	if err != nil {
 		// The TU's response does not parse back: a peer could not
 		// parse it either.
