@@ -2,7 +2,6 @@ package transaction
 
 import (
 	"encoding/binary"
-	"slices"
 
 	"github.com/sipd/sipd/sip"
 )
@@ -157,10 +156,10 @@ next:
 	return append(append(dst[:start], packedRaw), msg...)
 }
 
-// packed returns resp in packed wire form, in a slice of its own.
-func packed(resp *sip.Response) []byte {
+// packed returns resp in packed wire form.
+func packed(resp *sip.Response) string {
 	var wire, buf [1024]byte
-	return slices.Clone(pack(buf[:0], resp.AppendTo(wire[:0])))
+	return string(pack(buf[:0], resp.AppendTo(wire[:0])))
 }
 
 // unpack appends the message p, made by pack, to dst. A p that pack did

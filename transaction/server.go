@@ -14,13 +14,11 @@ import (
 // each new request and hands it to Core.HandleRequest; the TU answers
 // through Respond. Its methods are safe for concurrent use.
 type ServerTx struct {
-	l        *Layer
-	src      transport.Source
-	key      serverKey
-	leg      *legacyInfo // set for a request without the magic cookie
-	invite   bool
-	reliable bool
-	created  time.Duration // since l.epoch
+	l       *Layer
+	src     transport.Source
+	key     serverKey
+	leg     *legacyInfo   // set for a request without the magic cookie
+	created time.Duration // since l.epoch
 
 	sendMu sync.Mutex // serializes sends: see the package comment
 
@@ -28,23 +26,27 @@ type ServerTx struct {
 	// req is the request until a final response is sent; then the
 	// transaction lets go of it, so that it can be freed while the
 	// transaction waits out Timer H, I, J or L.
-	req      *sip.Request
-	state    State
-	tm       txTimer
-	interval time.Duration // Timer G's current interval
+	req   *sip.Request
+	state State
+	tm    txTimer
 	// last is the final response a retransmitted request gets (and Timer
 	// G resends), in wire form: a few hundred bytes the collector need
 	// not scan, in place of the response and the request whose strings
 	// it shares, for the up to 32 s of Completed. It is parsed anew for
-	// each retransmission, which is rare.
-	last []byte
+	// each retransmission, which is rare. It is packed (see pack).
+	last string
 	// prov is the last provisional response, which a retransmitted
 	// request in Proceeding gets again (§17.2.1, §17.2.2). It is kept as
 	// it is, not in wire form as last: it lives only until the final
 	// response, and the transport serializes it anew either way.
-	prov      *sip.Response
-	trying    bool // the layer sent 100 (Trying) and last is nil: make it anew
+	prov *sip.Response
+	// invite and reliable never change: they sit with trying and
+	// cancelled to share a word.
+	invite    bool
+	reliable  bool
+	trying    bool // the layer sent 100 (Trying) and last is "": make it anew
 	cancelled bool
+	doublings uint8         // of Timer G's interval so far (timerG)
 	cancelCh  chan struct{} // made on demand
 	done      chan struct{} // made on demand
 	err       error
@@ -103,7 +105,7 @@ func (l *Layer) start(tx *ServerTx, req *sip.Request, core Core) {
 		// within 200 ms. Armed before the TU runs, so that a TU that
 		// blocks does not hold it back.
 		tx.mu.Lock()
-		if tx.state == StateProceeding && tx.last == nil && tx.prov == nil {
+		if tx.state == StateProceeding && tx.last == "" && tx.prov == nil {
 			tx.tm.rtx = tx.created + trying100
 			tx.rearm(l.now())
 		}
@@ -297,8 +299,8 @@ func (tx *ServerTx) respondInviteLocked(resp *sip.Response, now time.Duration) (
 				tx.leg.ackToTag = strings.Clone(resp.ToTag())
 			}
 			if !tx.reliable {
-				tx.interval = tx.l.t1
-				tx.tm.rtx = now + tx.interval
+				tx.doublings = 0
+				tx.tm.rtx = now + tx.l.timerG(0)
 			}
 			tx.tm.end = now + 64*tx.l.t1
 		}
@@ -406,7 +408,7 @@ func (tx *ServerTx) lastLocked() *sip.Response {
 	if tx.prov != nil {
 		return tx.prov
 	}
-	if tx.last == nil {
+	if tx.last == "" {
 		return nil
 	}
 	resp, err := sip.ParseResponse(unpack(make([]byte, 0, 2*len(tx.last)), tx.last))
@@ -445,7 +447,7 @@ func (tx *ServerTx) ack(rfc3261 bool, toTag string) ackResult {
 		// starts: T4 over unreliable transports, zero over reliable ones.
 		// The response is not sent again (Confirmed absorbs requests).
 		tx.state = StateConfirmed
-		tx.last = nil
+		tx.last = ""
 		if tx.reliable {
 			tx.terminateLocked()
 			return ackAbsorbed
@@ -465,6 +467,19 @@ func (tx *ServerTx) ack(rfc3261 bool, toTag string) ackResult {
 	// Proceeding no final response was sent, so it acknowledges none of
 	// ours.
 	return ackToCore
+}
+
+// timerG returns Timer G's interval after n doublings (§17.2.1): T1 at
+// first, then twice the one before, at most T2.
+func (l *Layer) timerG(n uint8) time.Duration {
+	d := l.t1
+	for range n {
+		if d > l.t2/2 {
+			return l.t2
+		}
+		d *= 2
+	}
+	return d
 }
 
 func (tx *ServerTx) rearm(now time.Duration) { tx.l.timers.reset(&tx.tm, now) }
@@ -506,8 +521,10 @@ func (tx *ServerTx) onTimer() {
 		case StateCompleted:
 			// §17.2.1 Timer G: resend, the interval doubling up to T2.
 			resp = tx.lastLocked()
-			tx.interval = min(2*tx.interval, l.t2)
-			tx.tm.rtx = now + tx.interval
+			if tx.doublings < 64 {
+				tx.doublings++
+			}
+			tx.tm.rtx = now + l.timerG(tx.doublings)
 		}
 		tx.rearm(now)
 	default:
@@ -571,7 +588,7 @@ func (tx *ServerTx) terminateLocked() {
 	}
 	tx.state = StateTerminated
 	tx.l.timers.stop(&tx.tm)
-	tx.req, tx.last, tx.prov = nil, nil, nil
+	tx.req, tx.last, tx.prov = nil, "", nil
 	if tx.rec != nil {
 		tx.l.mu.Lock()
 		tx.l.endLocked(tx.rec, tx.err)

@@ -210,3 +210,29 @@ func TestTimer(t *testing.T) {
 		}
 	})
 }
+
+// TestTimerG: Timer G's interval starts at T1 and doubles up to T2
+// (§17.2.1), whatever T1 and T2 are.
+func TestTimerG(t *testing.T) {
+	for _, c := range []struct {
+		t1, t2 time.Duration
+		want   []time.Duration
+	}{
+		{500 * time.Millisecond, 4 * time.Second, []time.Duration{s(0.5), s(1), s(2), s(4), s(4), s(4)}},
+		{s(1), s(3), []time.Duration{s(1), s(2), s(3), s(3)}},
+		{s(5), s(4), []time.Duration{s(5), s(4), s(4)}},
+	} {
+		l := New(nopTransport{}, Config{T1: c.t1, T2: c.t2})
+		var got []time.Duration
+		for n := range uint8(len(c.want)) {
+			got = append(got, l.timerG(n))
+		}
+		if err := equal("intervals", got, c.want); err != nil {
+			t.Errorf("T1 %v, T2 %v: %v", c.t1, c.t2, err)
+		}
+		if d := l.timerG(64); d != c.t2 {
+			t.Errorf("T1 %v, T2 %v: after 64 doublings %v", c.t1, c.t2, d)
+		}
+		l.Close()
+	}
+}
