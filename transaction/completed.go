@@ -76,9 +76,14 @@ func (l *Layer) complete(tx *ServerTx, last []byte, now time.Duration) {
 		return
 	}
 	l.servers[rec.key] = serverEntry{rec: rec}
-	// §17.2.2: Timer J, 64*T1 from the final response. The clock is read
-	// under l.mu so that the queue stays in order.
-	rec.expiry = max(now, l.now()) + 64*l.t1
+	// §17.2.2: Timer J, 64*T1 from the final response — or, should
+	// another transaction that responded a moment later have queued its
+	// record first, when that one's fires, so that the queue stays in
+	// order.
+	rec.expiry = now + 64*l.t1
+	if cq := &l.completed; cq.head < len(cq.q) {
+		rec.expiry = max(rec.expiry, cq.q[len(cq.q)-1].expiry)
+	}
 	l.completed.push(rec)
 }
 

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 	"testing/synctest"
+	"time"
 	"weak"
 
 	"github.com/sipd/sipd/sip"
@@ -123,6 +124,42 @@ func TestCompletedRecordState(t *testing.T) {
 		if st := txs[1].State(); st != StateTerminated || txs[1].Err() != nil {
 			t.Errorf("after Close: %v, %v; want Terminated, no error", st, txs[1].Err())
 		}
+		h.checkEmpty()
+	})
+}
+
+// TestCompletedQueueOrder: records end in the order they were queued,
+// Timer J after their final response; one whose response was read on the
+// clock a moment before the record queued ahead of it waits for that one.
+func TestCompletedQueueOrder(t *testing.T) {
+	inBubble(t, func(h *harness) {
+		for range 3 {
+			h.inject(request(t, sip.MethodOptions, "UDP", NewBranch(), msgOpts{}), "UDP")
+		}
+		txs := h.core.requests()
+		now := h.l.now()
+		for i, at := range []time.Duration{now + 2, now + 3, now + 1} {
+			tx := txs[i]
+			tx.mu.Lock()
+			tx.state = StateCompleted
+			h.l.timers.stop(&tx.tm)
+			h.l.complete(tx, nil, at)
+			tx.mu.Unlock()
+		}
+		h.l.mu.Lock()
+		var exp []time.Duration
+		for _, rec := range h.l.completed.q {
+			exp = append(exp, rec.expiry-64*h.l.t1-now)
+		}
+		h.l.mu.Unlock()
+		if err := equal("expiries", exp, durs(2, 3, 3)); err != nil {
+			t.Error(err)
+		}
+		h.until(64*h.l.t1 + 2)
+		if st := [3]State{txs[0].State(), txs[1].State(), txs[2].State()}; st != [3]State{StateTerminated, StateCompleted, StateCompleted} {
+			t.Errorf("states at Timer J of the first: %v", st)
+		}
+		h.until(64*h.l.t1 + 3)
 		h.checkEmpty()
 	})
 }
