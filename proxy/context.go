@@ -21,28 +21,30 @@ import (
 // (context.AfterFunc). Each event runs under mu, sends what it must and
 // returns.
 type respContext struct {
-	p           *Proxy
-	tx          *transaction.ServerTx
-	req         *sip.Request // as received; responses made here answer it, each branch forwards a copy
-	ro          routeEdit    // the Route processing of req (§16.4)
-	hash        hashHex
-	recordRoute bool // record-route each branch (§16.6 step 4)
-	invite      bool
+	p    *Proxy
+	tx   *transaction.ServerTx
+	req  *sip.Request // as received; responses made here answer it, each branch forwards a copy
+	ro   routeEdit    // the Route processing of req (§16.4)
+	hash hashHex
 
-	mu        sync.Mutex
-	targets   []target  // the targets not tried yet, by groups (see target)
-	target1   [1]target // the array of targets when there is one
-	branches  []*branch
-	first     branch          // the first branch, kept here: one allocation less
-	firstBr   [1]*branch      // the array of branches while there is one
-	pending   int             // branches without a final response
-	finals    []*sip.Response // non-2xx final responses, ready to go upstream
-	got6xx    bool
-	recursed  int // targets added from 3xx responses (recurse.go)
-	cancelled bool
-	finalSent bool
-	watch     *ctxWatch   // aborts it when the server's context ends (see Proxy.watch)
-	stopCtx   func() bool // or this unregisters abort from the context; nil until set
+	mu       sync.Mutex
+	targets  []target  // the targets not tried yet, by groups (see target)
+	target1  [1]target // the array of targets when there is one
+	branches []*branch
+	first    branch          // the first branch, kept here: one allocation less
+	firstBr  [1]*branch      // the array of branches while there is one
+	finals   []*sip.Response // non-2xx final responses, ready to go upstream
+	watch    *ctxWatch       // aborts it when the server's context ends (see Proxy.watch)
+	stopCtx  func() bool     // or this unregisters abort from the context; nil until set
+	// The counts and flags share two words: a call's context lives as
+	// long as its INVITE's client transactions, 32 s after the answer.
+	pending     int32 // branches without a final response
+	recursed    int32 // targets added from 3xx responses (recurse.go)
+	got6xx      bool
+	cancelled   bool
+	finalSent   bool
+	recordRoute bool // record-route each branch (§16.6 step 4); never changes
+	invite      bool // never changes
 }
 
 // branch is one client transaction of a respContext.
