@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -232,7 +232,8 @@ type clientKey struct {
 // serverKey identifies a server transaction created by a request whose
 // branch has the magic cookie (RFC 3261 §17.2.3): branch, sent-by and
 // method, with INVITE standing for ACK, written "branch host port method"
-// (a branch, a host and a method hold no space, RFC 3261 §25.1). One
+// with the port as a uvarint (a branch, a host and a method hold no space,
+// RFC 3261 §25.1, so the method is what follows the last one). One
 // string, rather than a struct of four fields, keeps the map entry small
 // — server transactions are the most numerous, lingering for Timer J — and
 // the key one allocation.
@@ -252,7 +253,7 @@ func (id *serverID) appendTo(b []byte) []byte {
 	b = append(b, ' ')
 	b = append(b, id.host...)
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, int64(id.port), 10)
+	b = binary.AppendUvarint(b, uint64(id.port))
 	b = append(b, ' ')
 	return append(b, id.method...)
 }
