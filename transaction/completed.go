@@ -24,7 +24,7 @@ import (
 // rather than one heap entry each.
 type completedTx struct {
 	key    serverKey        // its entry in Layer.servers
-	src    transport.Source // where the response goes
+	src    transport.SourceRef // where the response goes
 	last   string           // the final response, packed (pack); "" for the unsent 408 (RFC 4320 §4.2)
 	expiry time.Duration    // Timer J, since the layer's epoch
 	ended  atomic.Bool      // Terminated: set under Layer.mu, read without it
@@ -62,7 +62,7 @@ func (l *Layer) complete(tx *ServerTx, last []byte, now time.Duration) {
 	b.WriteString(string(tx.key))
 	b.Write(last)
 	all := b.String()
-	rec := &completedTx{key: serverKey(all[:len(tx.key)]), src: tx.src, last: all[len(tx.key):]}
+	rec := &completedTx{key: serverKey(all[:len(tx.key)]), src: tx.src.Ref(), last: all[len(tx.key):]}
 	tx.rec = rec
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -169,7 +169,8 @@ func (rec *completedTx) retransmit(l *Layer) bool {
 		l.log.Debug("response not retransmitted", "error", err)
 		return true
 	}
-	if err := l.tp.SendResponse(resp, rec.src); err != nil {
+	src := rec.src.Source()
+	if err := l.tp.SendResponse(resp, src); err != nil {
 		terr := &transportError{err}
 		l.mu.Lock()
 		running := !rec.ended.Load()
@@ -179,7 +180,7 @@ func (rec *completedTx) retransmit(l *Layer) bool {
 			// The TU's ServerTx, if it still has one, is not known here:
 			// the handler hears of a ServerTx that stands for the same
 			// transaction.
-			(&ServerTx{l: l, src: rec.src, key: rec.key, state: StateTerminated, err: terr, rec: rec}).report(terr)
+			(&ServerTx{l: l, src: src, key: rec.key, state: StateTerminated, err: terr, rec: rec}).report(terr)
 		}
 	}
 	return true
