@@ -23,12 +23,12 @@ import (
 // made: the layer keeps them in a queue (completedQueue) under one timer,
 // rather than one heap entry each.
 type completedTx struct {
-	key    serverKey        // its entry in Layer.servers
+	key    serverKey           // its entry in Layer.servers
 	src    transport.SourceRef // where the response goes
-	last   string           // the final response, packed (pack); "" for the unsent 408 (RFC 4320 §4.2)
-	expiry time.Duration    // Timer J, since the layer's epoch
-	ended  atomic.Bool      // Terminated: set under Layer.mu, read without it
-	ext    *completedExt    // made on demand; Layer.mu guards it
+	last   string              // the final response, packed (pack); "" for the unsent 408 (RFC 4320 §4.2)
+	expiry time.Duration       // Timer J, since the layer's epoch
+	ended  atomic.Bool         // Terminated: set under Layer.mu, read without it
+	ext    *completedExt       // made on demand; Layer.mu guards it
 }
 
 // completedExt is what few records need: the channel of ServerTx.Done
