@@ -1,0 +1,92 @@
+package sip
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestValidateRequestDepth: a request's Via values below the top one are
+// not checked (RFC 3261 §16.3 step 1: components a proxy does not use are
+// ignored and forwarded unchanged; §8.2.6.2: a UAS copies them as they
+// are), while its From, To, Contact and Route still are, so that a request
+// handled here gets its 400.
+func TestValidateRequestDepth(t *testing.T) {
+	const top = "Via: SIP/2.0/UDP client.atlanta.example.com:5060;branch=z9hG4bK74bf9;rport"
+	for name, below := range map[string]string{
+		"same field":     top + ", SIP/2.0/UDP ;;",
+		"own field":      top + "\r\nVia: SIP/2.0 UDP host",
+		"unterminated":   top + ", SIP/2.0/UDP h;x=\"open",
+		"empty elements": top + ",,",
+	} {
+		r := mustRequest(t, strings.Replace(sampleInvite, top, below, 1))
+		if err := r.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if v, err := r.TopVia(); err != nil || v.Branch() != "z9hG4bK74bf9" {
+			t.Errorf("%s: TopVia = %+v, %v", name, v, err)
+		}
+		if _, err := r.Vias(); err == nil && name != "empty elements" {
+			t.Errorf("%s: Vias reports no error", name)
+		}
+	}
+	for name, edit := range map[string][2]string{
+		"top Via":   {top, "Via: SIP/2.0/UDP ;;, SIP/2.0/UDP h"},
+		"From":      {"From: Alice <sip:", "From: Alice, Jr. <sip:"},
+		"To":        {"To: Bob <sip:bob@biloxi.example.com>", "To: \"Bob <sip:bob@biloxi.example.com>"},
+		"Contact":   {"Contact: <sip:alice@client.atlanta.example.com;transport=udp>", "Contact: sip:alice@h?x=y"},
+		"Route":     {"Allow:", "Route: <sip:p1 .example.com;lr>\r\nAllow:"},
+		"To tag ;;": {"To: Bob <sip:bob@biloxi.example.com>", "To: Bob <sip:bob@biloxi.example.com>;;tag=1"},
+	} {
+		r := mustRequest(t, strings.Replace(sampleInvite, edit[0], edit[1], 1))
+		err := r.Validate()
+		if code, _ := StatusOf(err); err == nil || code != StatusBadRequest {
+			t.Errorf("%s: Validate = %v, want a 400", name, err)
+		}
+	}
+}
+
+// TestValidateResponseDepth: a response needs its top two Via values (RFC
+// 3261 §18.1.2, §16.7 step 3), CSeq and Call-ID, and its Warning codes are
+// checked (RFC 4475 §3.1.2.5); From, To and Contact are passed on and
+// checked only by whoever reads them.
+func TestValidateResponseDepth(t *testing.T) {
+	const third = "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds;received=192.0.2.1"
+	const second = "Via: SIP/2.0/UDP bigbox3.site3.atlanta.example.com;branch=z9hG4bK77ef4c2312983.1;received=192.0.2.2"
+	ok := map[string][2]string{
+		"third Via": {third, "Via: SIP/2.0/UDP pc33.atlanta.example.com;;branch=z9hG4bK776asdhds"},
+		"From":      {"From: Alice <sip:", "From: Alice, Jr. <sip:"},
+		"To":        {"To: Bob <sip:bob@biloxi.example.com>", "To: Bob <sip:bob@bi loxi.example.com>"},
+		"Contact":   {"Contact: <sip:bob@192.0.2.4>", "Contact: <sip:bob@192.0.2.4>;;"},
+	}
+	for name, edit := range ok {
+		r := mustResponse(t, strings.Replace(sampleResponse, edit[0], edit[1], 1))
+		if err := r.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if v, err := r.TopVia(); err != nil || v.Host != "server10.biloxi.example.com" {
+			t.Errorf("%s: TopVia = %+v, %v", name, v, err)
+		}
+	}
+	r := mustResponse(t, strings.Replace(sampleResponse, ok["From"][0], ok["From"][1], 1))
+	if _, err := r.From(); err == nil {
+		t.Error("From of a malformed From: no error")
+	}
+	r = mustResponse(t, strings.Replace(sampleResponse, ok["Contact"][0], ok["Contact"][1], 1))
+	if _, err := r.Contacts(); err == nil {
+		t.Error("Contacts of a malformed Contact: no error")
+	}
+	for name, edit := range map[string][2]string{
+		"second Via":     {second, "Via: SIP/2.0/UDP bigbox3.site3.atlanta.example.com;branch"},
+		"second in list": {";received=192.0.2.3", ";received=192.0.2.3, SIP/2.0/UDP ;;"},
+		"CSeq":           {"CSeq: 314159 INVITE", "CSeq: 4294967296 INVITE"},
+		"Call-ID":        {"Call-ID: a84b4c76e66710@pc33.atlanta.example.com", "Call-ID: a b"},
+		"no To":          {"To: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n", ""},
+		"two From":       {"From:", "From: <sip:x@y>\r\nFrom:"},
+		"Warning":        {"Contact:", "Warning: 1812 overture \"Kaboom\"\r\nContact:"},
+	} {
+		r := mustResponse(t, strings.Replace(sampleResponse, edit[0], edit[1], 1))
+		if err := r.Validate(); err == nil {
+			t.Errorf("%s: malformed response validated", name)
+		}
+	}
+}
