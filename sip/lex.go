@@ -12,6 +12,11 @@ var (
 	hnvUnres     [256]bool // hnv-unreserved
 	userUnres    [256]bool // user-unreserved
 	passwordOnly [256]bool // characters password allows beside unreserved
+
+	// genValueChars: a gen-value that is not a quoted-string (token,
+	// hostname, IPv4 address) or an IPv6 address as Via's received
+	// parameter carries it, unbracketed (RFC 3261 §20.42).
+	genValueChars [256]bool
 )
 
 func init() {
@@ -48,6 +53,8 @@ func init() {
 	for _, c := range []byte("&=+$,") {
 		passwordOnly[c] = true
 	}
+	genValueChars = tokenChars
+	genValueChars[':'] = true
 }
 
 func setAll(c byte) {

@@ -133,21 +133,9 @@ func (v *Via) checkParams() error {
 		if s == "" {
 			break
 		}
-		name, val, hasValue, rest, ok := nextParam(s)
-		if !ok {
-			if s[0] != ';' {
-				return viaErr("junk after parameters")
-			}
-			return viaErr("unterminated quoted-string in parameter")
-		}
-		if !isToken(name) {
-			if name == "" {
-				return viaErr("empty parameter")
-			}
-			return viaErr("malformed parameter name")
-		}
-		if hasValue && !isGenValue(val) {
-			return viaErr("malformed parameter value")
+		name, val, rest, reason := checkParam(s)
+		if reason != "" {
+			return viaErr(reason)
 		}
 		s = rest
 		if bad == "" && !viaParamOK(name, val) {
@@ -188,10 +176,21 @@ func viaParamOK(name, val string) bool {
 		}
 	case 8: // received
 		if strings.EqualFold(name, "received") {
-			return validIPAddr(strings.Trim(val, "[]"))
+			return validIPAddr(trimBrackets(val))
 		}
 	}
 	return true
+}
+
+// trimBrackets is strings.Trim(s, "[]") without building a cutset.
+func trimBrackets(s string) string {
+	for s != "" && (s[0] == '[' || s[0] == ']') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == '[' || s[len(s)-1] == ']') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // validIPAddr reports whether s is an IP address as netip.ParseAddr takes
