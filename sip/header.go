@@ -452,7 +452,11 @@ func (h *Header) del(k hkind, name string, from int) bool {
 	j := from
 	for i := from; i < len(h.fields); i++ {
 		if !h.fields[i].is(k, name) {
-			h.fields[j] = h.fields[i]
+			if j != i {
+				// Fields that stay in place are not rewritten: a
+				// struct copy into the heap costs write barriers.
+				h.fields[j] = h.fields[i]
+			}
 			j++
 		}
 	}

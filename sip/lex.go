@@ -179,6 +179,9 @@ func nextValue(s string) (v, rest string, ok bool) {
 func splitValue(s string) (v, rest string, more, ok bool) {
 	angle := false
 	for i := 0; i < len(s); i++ {
+		if !valueSpecial[s[i]] {
+			continue
+		}
 		switch s[i] {
 		case '"':
 			if angle {
@@ -201,6 +204,9 @@ func splitValue(s string) (v, rest string, more, ok bool) {
 	}
 	return trimLWS(s), "", false, !angle
 }
+
+// valueSpecial marks the bytes splitValue acts on.
+var valueSpecial = [256]bool{'"': true, '<': true, '>': true, ',': true}
 
 // unhex returns the value of a hex digit, or 0xff for any other byte.
 func unhex(c byte) byte {

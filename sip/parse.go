@@ -113,7 +113,7 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 	if len(data) == 0 {
 		return nil, ErrIncomplete
 	}
-	hdrEnd := headerSectionEnd(data)
+	hdrEnd, nlines := headerSectionEnd(data)
 	if hdrEnd < 0 {
 		if len(data) > p.maxSize() {
 			return nil, ErrTooLarge
@@ -151,7 +151,6 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 	}
 	rw.buf = buf
 
-	nlines := bytes.Count(buf[pos:hdrEnd], []byte{'\n'})
 	if nlines > p.maxHeaders() {
 		return nil, &ParseError{Offset: pos, Reason: "too many header fields", Status: StatusBadRequest}
 	}
@@ -224,21 +223,23 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 }
 
 // headerSectionEnd returns the offset of the empty line that ends the header
-// section (the start of its CRLF or LF), or -1.
-func headerSectionEnd(b []byte) int {
+// section (the start of its CRLF or LF), or -1, and the number of lines
+// after the start line before it.
+func headerSectionEnd(b []byte) (end, lines int) {
 	off := 0
 	for {
 		i := bytes.IndexByte(b[off:], '\n')
 		if i < 0 {
-			return -1
+			return -1, 0
 		}
 		j := off + i + 1
 		if j < len(b) && b[j] == '\n' {
-			return j
+			return j, lines
 		}
 		if j+1 < len(b) && b[j] == '\r' && b[j+1] == '\n' {
-			return j
+			return j, lines
 		}
+		lines++
 		off = j
 	}
 }
@@ -249,17 +250,23 @@ func headerSectionEnd(b []byte) int {
 // folded tells whether line spans several lines; only then does its value
 // need unfolding.
 func parseField(line string, off int, folded bool) (HeaderField, error) {
-	colon := strings.IndexByte(line, ':')
-	if colon < 0 {
-		return HeaderField{}, &ParseError{Offset: off, Reason: "header line without colon"}
+	// One pass over the name: token characters, then white space up
+	// to the colon.
+	n := 0
+	for n < len(line) && tokenChars[line[n]] {
+		n++
 	}
-	name := line[:colon]
-	for len(name) > 0 && isWS(name[len(name)-1]) {
-		name = name[:len(name)-1]
+	colon := n
+	for colon < len(line) && isWS(line[colon]) {
+		colon++
 	}
-	if !isToken(name) {
+	if n == 0 || colon == len(line) || line[colon] != ':' {
+		if strings.IndexByte(line, ':') < 0 {
+			return HeaderField{}, &ParseError{Offset: off, Reason: "header line without colon"}
+		}
 		return HeaderField{}, &ParseError{Offset: off, Reason: "malformed header name"}
 	}
+	name := line[:n]
 	value := trimLWS(line[colon+1:])
 	if folded && strings.IndexByte(value, '\n') >= 0 {
 		value = unfold(value)
