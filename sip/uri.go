@@ -311,7 +311,8 @@ func uriIsHostname(h string) bool {
 		}
 		prev = c
 	}
-	return prev != '-' && uriClass[h[top]]&ucAlpha != 0 // toplabel
+	// The last label is not empty ("a..") and is a toplabel.
+	return prev != '-' && prev != '.' && uriClass[h[top]]&ucAlpha != 0
 }
 
 // uriIPv4 parses an IPv4address. RFC 5954 §4.1 replaces the 1*3DIGIT octets

@@ -117,6 +117,10 @@ func FuzzParseAddress(f *testing.F) {
 			uriCheckParseError(t, s, err)
 			return
 		}
+		// The tag look-up finds the parameters ParseAddress found.
+		if p, ok := addrParams(s); !ok || p != a.Params {
+			t.Fatalf("addrParams(%q) = %q, %v; ParseAddress found %q", s, p, ok, a.Params)
+		}
 		out := a.String()
 		a2, err := ParseAddress(out)
 		if err != nil {

@@ -90,3 +90,47 @@ func TestValidateResponseDepth(t *testing.T) {
 		}
 	}
 }
+
+// TestTagWithoutFullParse: FromTag and ToTag find the tag as ParseAddress
+// would, in every form of address, without parsing the URI; a list of
+// header parameters that is malformed gives no tag.
+func TestTagWithoutFullParse(t *testing.T) {
+	for _, c := range []struct{ to, tag string }{
+		{"Bob <sip:bob@biloxi.example.com>;tag=a6c85cf", "a6c85cf"},
+		{"<sip:bob@b.example.com;tag=uri>;tag=hdr", "hdr"},
+		{"sip:bob@b.example.com;tag=hdr", "hdr"},
+		{"sip:bob;tag=user@b.example.com;tag=hdr", "hdr"},
+		{"sip:bob;tag=user@b.example.com", ""},
+		{`"a <sip:x@y>;tag=q" <sip:bob@b.example.com> ; TAG = t1`, "t1"},
+		{"Bob <sip:bob@b.example.com>;tag=\"quoted\";x", `"quoted"`},
+		{"Bob <sip:bob@b.example.com>", ""},
+		{"Bob <sip:bob@b.example.com>;;tag=x", ""},
+		{"Bob <sip:bob@b.example.com junk;tag=x", ""},
+		{"Bob <sip:bob@b.example.com> junk;tag=x", ""},
+		{"tel:+1-201-555-0123;tag=t", "t"},
+	} {
+		r := mustResponse(t, strings.Replace(sampleResponse, "To: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf", "To: "+c.to, 1))
+		if got := r.ToTag(); got != c.tag {
+			t.Errorf("ToTag of %q = %q, want %q", c.to, got, c.tag)
+		}
+		if a, err := ParseAddress(c.to); err == nil && a.Tag() != c.tag {
+			t.Errorf("ParseAddress(%q).Tag() = %q, ToTag %q", c.to, a.Tag(), c.tag)
+		}
+	}
+}
+
+// TestHostname: the one-pass hostname check keeps the grammar of RFC 3261
+// §25.1 (labels neither empty nor starting or ending with "-", a toplabel
+// that starts with a letter, one optional trailing dot).
+func TestHostname(t *testing.T) {
+	for h, want := range map[string]bool{
+		"example.com": true, "example.com.": true, "a": true, "a-b.c0": true, "a-b.c": true,
+		"0..": false, "0.": false, "a..": false, "a..b": false, ".a": false, "": false, ".": false,
+		"-a.b": false, "a-.b": false, "a.-b": false, "a.b-": false, "1.2.3.4": false, "x.1a": false,
+		"x.a1": true, "a_b.c": false, "a.b..": false,
+	} {
+		if got := uriIsHostname(h); got != want {
+			t.Errorf("uriIsHostname(%q) = %v, want %v", h, got, want)
+		}
+	}
+}
