@@ -132,35 +132,29 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 	startLine := s[:end]
 	pos := nl + 1
 
+	if nlines > p.maxHeaders() {
+		return nil, &ParseError{Offset: pos, Reason: "too many header fields", Status: StatusBadRequest}
+	}
 	var req *Request
 	var resp *Response
 	var h *Header
 	var rw *raw
 	if len(startLine) > 4 && strings.EqualFold(startLine[:4], "SIP/") {
-		resp = &Response{}
+		resp = newResponse(nlines)
 		if err := resp.parseStatusLine(startLine); err != nil {
 			return nil, err
 		}
 		h, rw = &resp.Header, &resp.raw
 	} else {
-		req = &Request{}
+		// Room for what a proxy adds to a request it forwards itself:
+		// Via and one or two Record-Route (RFC 3261 §16.6, RFC 5658).
+		req = newRequest(nlines + 3)
 		if err := req.parseRequestLine(startLine); err != nil {
 			return nil, err
 		}
 		h, rw = &req.Header, &req.raw
 	}
 	rw.buf = buf
-
-	if nlines > p.maxHeaders() {
-		return nil, &ParseError{Offset: pos, Reason: "too many header fields", Status: StatusBadRequest}
-	}
-	spare := 0
-	if req != nil {
-		// Room for what a proxy adds to a request it forwards itself:
-		// Via and one or two Record-Route (RFC 3261 §16.6, RFC 5658).
-		spare = 3
-	}
-	h.fields = make([]HeaderField, 0, nlines+spare)
 	cl := -1
 	for pos < hdrEnd {
 		nl, end := lineEnd(s, pos)
@@ -220,6 +214,58 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 	}
 	resp.Body = body
 	return resp, nil
+}
+
+// A parsed message and its header fields are one allocation when the
+// fields are few, as they mostly are: one object less to allocate, and
+// for the GC to find.
+type (
+	request16 struct {
+		r Request
+		f [16]HeaderField
+	}
+	request32 struct {
+		r Request
+		f [32]HeaderField
+	}
+	response16 struct {
+		r Response
+		f [16]HeaderField
+	}
+	response32 struct {
+		r Response
+		f [32]HeaderField
+	}
+)
+
+// newRequest returns a Request with room for n header fields.
+func newRequest(n int) *Request {
+	switch {
+	case n <= 16:
+		b := new(request16)
+		b.r.fields = b.f[:0]
+		return &b.r
+	case n <= 32:
+		b := new(request32)
+		b.r.fields = b.f[:0]
+		return &b.r
+	}
+	return &Request{Header: Header{fields: make([]HeaderField, 0, n)}}
+}
+
+// newResponse returns a Response with room for n header fields.
+func newResponse(n int) *Response {
+	switch {
+	case n <= 16:
+		b := new(response16)
+		b.r.fields = b.f[:0]
+		return &b.r
+	case n <= 32:
+		b := new(response32)
+		b.r.fields = b.f[:0]
+		return &b.r
+	}
+	return &Response{Header: Header{fields: make([]HeaderField, 0, n)}}
 }
 
 // headerSectionEnd returns the offset of the empty line that ends the header
