@@ -177,6 +177,18 @@ func nextValue(s string) (v, rest string, ok bool) {
 // splitValue is nextValue that also tells whether a comma was found, so that
 // an empty element after a trailing comma is not lost.
 func splitValue(s string) (v, rest string, more, ok bool) {
+	if strings.IndexByte(s, ',') < 0 && strings.IndexByte(s, '"') < 0 {
+		// One element, as most values are: found with the vectorized
+		// IndexByte rather than a loop over every byte. It is
+		// unterminated when a '<' is not closed by a later '>'.
+		ok = strings.IndexByte(s, '<') < 0 || strings.LastIndexByte(s, '<') < strings.LastIndexByte(s, '>')
+		return trimLWS(s), "", false, ok
+	}
+	return splitValueLoop(s)
+}
+
+// splitValueLoop is splitValue byte by byte.
+func splitValueLoop(s string) (v, rest string, more, ok bool) {
 	angle := false
 	for i := 0; i < len(s); i++ {
 		if !valueSpecial[s[i]] {

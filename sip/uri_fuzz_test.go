@@ -113,6 +113,10 @@ func FuzzParseAddress(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := ParseAddress(s)
+		wp, wok := wellFormedAddress(s)
+		if wok && (err != nil || wp != a.Params) {
+			t.Fatalf("wellFormedAddress(%q) = %q, but ParseAddress gives %q, %v", s, wp, a.Params, err)
+		}
 		if err != nil {
 			uriCheckParseError(t, s, err)
 			return

@@ -29,10 +29,10 @@ func (r *Request) Validate() error {
 	// The From and To of a request are checked whole: a request that
 	// stays here (registrar, OPTIONS, UAS) must get its 400 (RFC 4475
 	// §3.1.2.6, §3.1.2.14, §3.1.2.15). Their tags are kept.
-	if _, err := r.From(); err != nil {
+	if err := r.checkAddress(hFrom, cachedFrom, &r.cache.fromTag); err != nil {
 		return err
 	}
-	if _, err := r.To(); err != nil {
+	if err := r.checkAddress(hTo, cachedTo, &r.cache.toTag); err != nil {
 		return err
 	}
 	if r.URI.Headers != "" && r.URI.IsSIP() {
@@ -61,12 +61,34 @@ func (r *Request) Validate() error {
 func (h *Header) checkAddresses(kinds ...hkind) error {
 	for _, k := range kinds {
 		err := h.eachValue(k, func(v string) error {
+			if _, ok := wellFormedAddress(v); ok {
+				return nil
+			}
 			_, err := ParseAddress(v)
 			return withHeader(err, hinfos[k].name)
 		})
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkAddress checks the From or To address (k) as From and To would
+// parse it, and keeps its tag.
+func (h *Header) checkAddress(k hkind, bit uint8, tag *string) error {
+	i := h.index(k, "")
+	if i < 0 {
+		return missing(hinfos[k].name)
+	}
+	p, ok := wellFormedAddress(h.fields[i].Value)
+	if !ok {
+		_, err := h.address(k, bit, tag)
+		return err
+	}
+	if h.cache.have&bit == 0 {
+		*tag, _ = p.Get("tag")
+		h.cache.have |= bit
 	}
 	return nil
 }

@@ -134,3 +134,61 @@ func TestHostname(t *testing.T) {
 		}
 	}
 }
+
+// TestWellFormedAddress: the one-pass check takes the usual shapes of
+// From, To and Contact (as SIPp, baresip and our own stack write them),
+// with the header parameters ParseAddress finds, and leaves what it does
+// not know to ParseAddress.
+func TestWellFormedAddress(t *testing.T) {
+	for s, params := range map[string]string{
+		"Alice <sip:alice@atlanta.example.com>;tag=9fxced76sl":        ";tag=9fxced76sl",
+		"sipp <sip:sipp@127.0.0.1:5061>;tag=1234SIPpTag001":           ";tag=1234SIPpTag001",
+		"sut <sip:service@127.0.0.1:5060>":                            "",
+		"sip:sipp@127.0.0.1:5061":                                     "",
+		"sip:sipp@127.0.0.1:5061;expires=60":                          ";expires=60",
+		"<sip:alice@client.atlanta.example.com;transport=udp>":        "",
+		"<sips:+12125551212@gw.example.com:5061;user=phone;lr>;q=0.5": ";q=0.5",
+		`"Alice Liddell" <sip:alice@a.example.com>;tag=x;rport`:       ";tag=x;rport",
+		"  Bob  Smith <sip:bob@b.example.com>  ":                      "",
+		"<sip:192.0.2.4>":                                             "",
+	} {
+		p, ok := wellFormedAddress(s)
+		if !ok || string(p) != params {
+			t.Errorf("wellFormedAddress(%q) = %q, %v; want %q", s, p, ok, params)
+		}
+		if a, err := ParseAddress(s); err != nil || string(a.Params) != params {
+			t.Errorf("ParseAddress(%q) = %q, %v", s, a.Params, err)
+		}
+	}
+	// Left to ParseAddress: valid in forms the check does not take, or
+	// malformed.
+	for _, s := range []string{
+		"*", "sip:user;par=x@example.com", "<sip:user:pass@h>", "SIP:a@b", "<sip:%61@b>",
+		`"a\"b" <sip:a@b>`, "<sip:a@[::1]>", "<sip:a@b?subject=x>", "A <sip:a@b> ;tag=1",
+		"tel:+1-201-555-0123", "<sip:a@b>;tag=\"q\"", "Bell, Alexander <sip:a@b>", "<sip:a@b",
+		"<sip:a@b;;x>", "<sip:@b>", "<sip:a@-b>", "<sip:a@b:0>", "<sip:a@b:65536>", "sip:a@b c",
+		"<sip:a@b>x", "\"unterminated <sip:a@b>", "<sip:a@b >", "sip:a@b;tag=a@b",
+	} {
+		if p, ok := wellFormedAddress(s); ok {
+			t.Errorf("wellFormedAddress(%q) took it (%q)", s, p)
+		}
+	}
+}
+
+// FuzzSplitValue: splitValue's search for a value without commas or
+// quotes gives what the byte-by-byte loop gives.
+func FuzzSplitValue(f *testing.F) {
+	for _, s := range []string{
+		"", "a", "<sip:a@b>", "<sip:a@b", "a>b<", "sip:a@b>", "SIP/2.0/UDP h;branch=z9", "a, b",
+		`"x, y" <sip:a@b>, c`, "<sip:a,b@c>, d", " <a> ", ">", "<", "<<>", "<><",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v1, r1, m1, ok1 := splitValue(s)
+		v2, r2, m2, ok2 := splitValueLoop(s)
+		if v1 != v2 || r1 != r2 || m1 != m2 || ok1 != ok2 {
+			t.Fatalf("splitValue(%q) = %q %q %v %v, loop gives %q %q %v %v", s, v1, r1, m1, ok1, v2, r2, m2, ok2)
+		}
+	})
+}
