@@ -192,3 +192,38 @@ func FuzzSplitValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseVia: the one-pass form of ParseVia gives what the grammar
+// gives, Via and error alike.
+func FuzzParseVia(f *testing.F) {
+	for _, s := range []string{
+		"SIP/2.0/UDP client.atlanta.example.com:5060;branch=z9hG4bK74bf9;rport",
+		"SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK776asdhds;received=192.0.2.1",
+		"SIP/2.0/TCP h:0;branch=x", "SIP/2.0/UDP [::1]:5060", "SIP / 2.0 / UDP h ; branch = x",
+		"SIP/2.0/UDP h;;", "SIP/2.0/UDP h;ttl=256", "SIP/2.0/UDP a..b", "SIP/2.0/UDP 1.2.3.4:65536",
+		"SIP/2.0/WS x.invalid;rport=0", "SIP/2.0/UDP h ", "SIP/2.0/UDP h;branch=\"q\"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v1, err1 := ParseVia(s)
+		v2, err2 := parseViaGrammar(s)
+		if v1 != v2 || (err1 == nil) != (err2 == nil) || err1 != nil && err1.Error() != err2.Error() {
+			t.Fatalf("ParseVia(%q) = %+v, %v; the grammar gives %+v, %v", s, v1, err1, v2, err2)
+		}
+	})
+}
+
+// TestParseViaUsual: the Vias elements write take the one-pass way.
+func TestParseViaUsual(t *testing.T) {
+	for _, s := range []string{
+		"SIP/2.0/UDP client.atlanta.example.com:5060;branch=z9hG4bK74bf9;rport",
+		"SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0",
+		"SIP/2.0/TCP server10.biloxi.example.com;branch=z9hG4bK4b43c2ff8.1;received=192.0.2.3",
+	} {
+		v, ok := parseViaUsual(s)
+		if !ok || v.String() != s {
+			t.Errorf("parseViaUsual(%q) = %+v, %v", s, v, ok)
+		}
+	}
+}
