@@ -296,34 +296,32 @@ func headerSectionEnd(b []byte) (end, lines int) {
 // folded tells whether line spans several lines; only then does its value
 // need unfolding.
 func parseField(line string, off int, folded bool) (HeaderField, error) {
-	// One pass over the name: token characters, then white space up
-	// to the colon.
-	n := 0
-	for n < len(line) && tokenChars[line[n]] {
-		n++
+	colon := strings.IndexByte(line, ':')
+	if colon < 0 {
+		return HeaderField{}, &ParseError{Offset: off, Reason: "header line without colon"}
 	}
-	colon := n
-	for colon < len(line) && isWS(line[colon]) {
-		colon++
+	name := line[:colon]
+	for len(name) > 0 && isWS(name[len(name)-1]) {
+		name = name[:len(name)-1]
 	}
-	if n == 0 || colon == len(line) || line[colon] != ':' {
-		if strings.IndexByte(line, ':') < 0 {
-			return HeaderField{}, &ParseError{Offset: off, Reason: "header line without colon"}
-		}
+	// A name sipd knows is a token (its spellings are ASCII letters,
+	// digits and '-', matched at the same length); only others need
+	// their characters checked.
+	k := kindOf(name)
+	if k == hUnknown && !isToken(name) {
 		return HeaderField{}, &ParseError{Offset: off, Reason: "malformed header name"}
 	}
-	name := line[:n]
 	value := trimLWS(line[colon+1:])
 	if folded && strings.IndexByte(value, '\n') >= 0 {
 		value = unfold(value)
 	}
 	if uint64(len(line)) > maxRawLen {
 		// Kept as parsed, without its raw form; written anew.
-		return HeaderField{Name: name, Value: value, kind: kindOf(name)}, nil
+		return HeaderField{Name: name, Value: value, kind: k}, nil
 	}
 	// name starts the line (a line starting with white space continues
 	// the one before), so its start and rawLen give the line back.
-	return HeaderField{Name: name, Value: value, rawLen: uint32(len(line)), kind: kindOf(name)}, nil
+	return HeaderField{Name: name, Value: value, rawLen: uint32(len(line)), kind: k}, nil
 }
 
 // unfold replaces each line fold (CRLF or LF followed by white space),

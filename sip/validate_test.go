@@ -227,3 +227,22 @@ func TestParseViaUsual(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHeaderName: a header line parses exactly when its name is a token
+// (RFC 3261 §7.3.1), whether or not sipd knows the name; parse skips the
+// character check for known names.
+func FuzzHeaderName(f *testing.F) {
+	for _, s := range []string{"Via", "vIA", "v", "Call-ID", "CALL-ID", "i", "X-Custom", "Call ID", "Vi@", "", "Max-Forwardſ", "Call-\u212aD", " Via"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if strings.ContainsAny(name, ":\r\n") {
+			return
+		}
+		_, err := parseField(name+": x", 0, false)
+		want := isToken(strings.TrimRight(name, " \t"))
+		if (err == nil) != want {
+			t.Fatalf("parseField(%q) = %v; name is a token: %v", name, err, want)
+		}
+	})
+}
