@@ -113,7 +113,8 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 	if len(data) == 0 {
 		return nil, ErrIncomplete
 	}
-	hdrEnd, nlines := headerSectionEnd(data)
+	var nls [maxLineIndex]int32 // where lines end, in data and buf
+	hdrEnd, nlines := scanHeader(data, &nls)
 	if hdrEnd < 0 {
 		if len(data) > p.maxSize() {
 			return nil, ErrTooLarge
@@ -128,7 +129,22 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 	copy(buf, data)
 	s := unsafe.String(unsafe.SliceData(buf), len(buf))
 
-	nl, end := lineEnd(s, 0)
+	// next returns the line end after pos, as lineEnd does, from nls
+	// while it lasts: the k-th '\n' of the message is nls[k].
+	k := 0
+	next := func(pos int) (nl, end int) {
+		if k >= maxLineIndex {
+			return lineEnd(s, pos)
+		}
+		nl = int(nls[k])
+		k++
+		end = nl
+		if end > pos && s[end-1] == '\r' {
+			end--
+		}
+		return nl, end
+	}
+	nl, end := next(0)
 	startLine := s[:end]
 	pos := nl + 1
 
@@ -157,12 +173,12 @@ func (p *Parser) parse(data []byte, stream bool) (Message, error) {
 	rw.buf = buf
 	cl := -1
 	for pos < hdrEnd {
-		nl, end := lineEnd(s, pos)
+		nl, end := next(pos)
 		// RFC 3261 §7.3.1: a line starting with white space continues
 		// the previous field.
 		folded := false
 		for nl+1 < hdrEnd && isWS(s[nl+1]) {
-			nl, end = lineEnd(s, nl+1)
+			nl, end = next(nl + 1)
 			folded = true
 		}
 		f, err := parseField(s[pos:end], pos, folded)
@@ -271,12 +287,23 @@ func newResponse(n int) *Response {
 // headerSectionEnd returns the offset of the empty line that ends the header
 // section (the start of its CRLF or LF), or -1, and the number of lines
 // after the start line before it.
-func headerSectionEnd(b []byte) (end, lines int) {
+func headerSectionEnd(b []byte) (end, lines int) { return scanHeader(b, nil) }
+
+// maxLineIndex is how many line ends scanHeader records for parse.
+const maxLineIndex = 64
+
+// scanHeader is headerSectionEnd that also records, in nls when it is
+// not nil, the offsets of the first maxLineIndex '\n' it passes (that of
+// the start line first), so that parse need not search for them again.
+func scanHeader(b []byte, nls *[maxLineIndex]int32) (end, lines int) {
 	off := 0
 	for {
 		i := bytes.IndexByte(b[off:], '\n')
 		if i < 0 {
 			return -1, 0
+		}
+		if nls != nil && lines < maxLineIndex {
+			nls[lines] = int32(off + i)
 		}
 		j := off + i + 1
 		if j < len(b) && b[j] == '\n' {

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -245,4 +246,35 @@ func FuzzHeaderName(f *testing.F) {
 			t.Fatalf("parseField(%q) = %v; name is a token: %v", name, err, want)
 		}
 	})
+}
+
+// TestManyHeaderLines: parse finds the line ends once, for the first 64
+// lines, and searches for the rest; folded lines and the lines beyond
+// the 64th come out whole.
+func TestManyHeaderLines(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(strings.Replace(sampleRegister, "\r\n\r\n", "\r\n", 1))
+	for i := range 70 {
+		fmt.Fprintf(&b, "X-Line-%d: v%d\r\n", i, i)
+		if i%9 == 0 {
+			fmt.Fprintf(&b, " folded%d\r\n\tagain\r\n", i)
+		}
+	}
+	b.WriteString("Subject: last\r\n\r\n")
+	r := mustRequest(t, b.String())
+	for i := range 70 {
+		want := fmt.Sprintf("v%d", i)
+		if i%9 == 0 {
+			want += fmt.Sprintf(" folded%d again", i)
+		}
+		if got := r.Get(fmt.Sprintf("X-Line-%d", i)); got != want {
+			t.Errorf("X-Line-%d = %q, want %q", i, got, want)
+		}
+	}
+	if r.Get("Subject") != "last" || r.String() != b.String() {
+		t.Errorf("Subject %q; round trip differs: %v", r.Get("Subject"), r.String() != b.String())
+	}
+	if err := r.Validate(); err != nil {
+		t.Error(err)
+	}
 }
