@@ -115,13 +115,16 @@ func wellFormedSIPURI(s string, i int, angle bool) (int, bool) {
 		for i < len(s) && uriClass[s[i]]&ucHost != 0 {
 			i++
 		}
-	}
-	host := s[hs:i]
-	for j := 0; j < len(host); j++ {
-		if uriClass[host[j]]&ucHost == 0 {
-			return 0, false
+	} else {
+		// No user: the run is the host, and may hold user characters
+		// a host does not allow.
+		for j := hs; j < i; j++ {
+			if uriClass[s[j]]&ucHost == 0 {
+				return 0, false
+			}
 		}
 	}
+	host := s[hs:i]
 	if !uriIsHostname(host) {
 		if _, ok := uriIPv4(host); !ok {
 			return 0, false
