@@ -142,6 +142,39 @@ func (p Params) All() iter.Seq2[string, string] {
 // is present. A parameter without a value gives "" and true.
 func (p Params) Get(name string) (string, bool) {
 	s := string(p)
+	if strings.IndexByte(s, '"') < 0 {
+		return getUnquoted(s, name)
+	}
+	return getLoop(s, name)
+}
+
+// getUnquoted is Get for parameters without quoted-strings, where every
+// ';' starts a parameter: it hops from one to the next with IndexByte and
+// looks only at names, as nextParam would split them.
+func getUnquoted(s, name string) (string, bool) {
+	for {
+		s = trimLeftLWS(s)
+		if s == "" || s[0] != ';' {
+			return "", false
+		}
+		s = s[1:]
+		end := strings.IndexByte(s, ';')
+		if end < 0 {
+			end = len(s)
+		}
+		n, v := s[:end], ""
+		if eq := strings.IndexByte(n, '='); eq >= 0 {
+			n, v = n[:eq], n[eq+1:]
+		}
+		if n = trimLWS(n); len(n) == len(name) && strings.EqualFold(n, name) {
+			return trimLWS(v), true
+		}
+		s = s[end:]
+	}
+}
+
+// getLoop is Get parameter by parameter.
+func getLoop(s, name string) (string, bool) {
 	for {
 		n, v, _, rest, ok := nextParam(s)
 		if !ok {

@@ -278,3 +278,22 @@ func TestManyHeaderLines(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// FuzzParamsGet: Get's search of parameters without quoted-strings finds
+// what the parameter-by-parameter loop finds.
+func FuzzParamsGet(f *testing.F) {
+	for _, s := range []string{
+		";branch=z9hG4bK74bf9;rport", ";rport;received=192.0.2.1", " ; tag = x ;lr", ";a=b=c;tag", ";;tag=1",
+		"junk;tag=1", ";TAG=Up", ";x=\"q;tag=2\";tag=3", ";tag", "", ";", ";=v;tag=w",
+	} {
+		f.Add(s, "tag")
+		f.Add(s, "branch")
+	}
+	f.Fuzz(func(t *testing.T, s, name string) {
+		v1, ok1 := Params(s).Get(name)
+		v2, ok2 := getLoop(s, name)
+		if v1 != v2 || ok1 != ok2 {
+			t.Fatalf("Params(%q).Get(%q) = %q, %v; the loop gives %q, %v", s, name, v1, ok1, v2, ok2)
+		}
+	})
+}
