@@ -125,10 +125,8 @@ func wellFormedSIPURI(s string, i int, angle bool) (int, bool) {
 		}
 	}
 	host := s[hs:i]
-	if !uriIsHostname(host) {
-		if _, ok := uriIPv4(host); !ok {
-			return 0, false
-		}
+	if !uriHostnameOrIPv4(host) {
+		return 0, false
 	}
 	if i < len(s) && s[i] == ':' {
 		ps := i + 1

@@ -186,10 +186,8 @@ func (u *URI) parseSIP(s string, p int) *ParseError {
 			// RFC 3261 §19.1.2 Table 1: the host is mandatory.
 			return uriErr(s, p, "missing host")
 		}
-		if !uriIsHostname(s[hs:p]) {
-			if _, ok := uriIPv4(s[hs:p]); !ok {
-				return uriErr(s, hs, "malformed host")
-			}
+		if !uriHostnameOrIPv4(s[hs:p]) {
+			return uriErr(s, hs, "malformed host")
 		}
 	}
 	u.Host = s[hs:p]
@@ -313,6 +311,19 @@ func uriIsHostname(h string) bool {
 	}
 	// The last label is not empty ("a..") and is a toplabel.
 	return prev != '-' && prev != '.' && uriClass[h[top]]&ucAlpha != 0
+}
+
+// uriHostnameOrIPv4 reports whether h is a hostname or an IPv4address
+// (RFC 3261 §25.1). A host that starts with a digit is tried as an
+// address first: it mostly is one, and a hostname check would read it
+// to its end before failing.
+func uriHostnameOrIPv4(h string) bool {
+	if h != "" && uriClass[h[0]]&ucDigit != 0 {
+		if _, ok := uriIPv4(h); ok {
+			return true
+		}
+	}
+	return uriIsHostname(h)
 }
 
 // uriIPv4 parses an IPv4address. RFC 5954 §4.1 replaces the 1*3DIGIT octets

@@ -134,6 +134,12 @@ func TestHostname(t *testing.T) {
 			t.Errorf("uriIsHostname(%q) = %v, want %v", h, got, want)
 		}
 	}
+	for _, h := range []string{"192.0.2.1", "3com.com", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.4.", "example.com", "9", ""} {
+		_, ip := uriIPv4(h)
+		if got := uriHostnameOrIPv4(h); got != (ip || uriIsHostname(h)) {
+			t.Errorf("uriHostnameOrIPv4(%q) = %v", h, got)
+		}
+	}
 }
 
 // TestWellFormedAddress: the one-pass check takes the usual shapes of

@@ -106,10 +106,8 @@ func parseViaUsual(s string) (v Via, ok bool) {
 		i++
 	}
 	host := s[hs:i]
-	if !uriIsHostname(host) {
-		if _, isIP := uriIPv4(host); !isIP {
-			return v, false
-		}
+	if !uriHostnameOrIPv4(host) {
+		return v, false
 	}
 	if i < len(s) && s[i] == ':' {
 		ps := i + 1
