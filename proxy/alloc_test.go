@@ -17,8 +17,8 @@ import (
 // -race).
 const (
 	statelessForwardAllocs  = 8  // parse + §16.11 forward of an INVITE
-	statefulForwardAllocs   = 15 // parse + server tx + §16.6 forward with a client tx
-	statefulResponseAllocs  = 7  // parse + §16.7 of a 180 and a 200, upstream; the server tx keeps the 200's bytes
+	statefulForwardAllocs   = 12 // parse + server tx + §16.6 forward with a client tx
+	statefulResponseAllocs  = 6  // parse + §16.7 of a 180 and a 200, upstream; the server tx keeps the 180 as it is
 	statefulInDialogAllocs  = 14 // ACK (stray, §16.11) and BYE (§16.6) of a call
 	statelessInDialogAllocs = 8  // ACK and BYE through the stateless proxy
 )

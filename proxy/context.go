@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/sipd/sipd/sip"
 	"github.com/sipd/sipd/transaction"
@@ -17,33 +16,35 @@ import (
 // It holds no goroutine: once begin has started the first branches, it
 // moves only on events — the branches' responses and errors (their
 // ClientHandler callbacks, on the transport's and the transaction timers'
-// goroutines), Timer C (time.AfterFunc), a CANCEL of the request
+// goroutines), Timer C (a transaction.Timer), a CANCEL of the request
 // (Proxy.serveCancel calls cancel) and the end of the server's context
 // (context.AfterFunc). Each event runs under mu, sends what it must and
 // returns.
 type respContext struct {
-	p           *Proxy
-	tx          *transaction.ServerTx
-	req         *sip.Request // as received; responses made here answer it, each branch forwards a copy
-	ro          routeEdit    // the Route processing of req (§16.4)
-	hash        hashHex
-	recordRoute bool // record-route each branch (§16.6 step 4)
-	invite      bool
+	p    *Proxy
+	tx   *transaction.ServerTx
+	req  *sip.Request // as received; responses made here answer it, each branch forwards a copy
+	ro   routeEdit    // the Route processing of req (§16.4)
+	hash hashHex
 
-	mu        sync.Mutex
-	targets   []target  // the targets not tried yet, by groups (see target)
-	target1   [1]target // the array of targets when there is one
-	branches  []*branch
-	first     branch          // the first branch, kept here: one allocation less
-	firstBr   [1]*branch      // the array of branches while there is one
-	pending   int             // branches without a final response
-	finals    []*sip.Response // non-2xx final responses, ready to go upstream
-	got6xx    bool
-	recursed  int // targets added from 3xx responses (recurse.go)
-	cancelled bool
-	finalSent bool
-	watch     *ctxWatch   // aborts it when the server's context ends (see Proxy.watch)
-	stopCtx   func() bool // or this unregisters abort from the context; nil until set
+	mu       sync.Mutex
+	targets  []target  // the targets not tried yet, by groups (see target)
+	target1  [1]target // the array of targets when there is one
+	branches []*branch
+	first    branch          // the first branch, kept here: one allocation less
+	firstBr  [1]*branch      // the array of branches while there is one
+	finals   []*sip.Response // non-2xx final responses, ready to go upstream
+	watch    *ctxWatch       // aborts it when the server's context ends (see Proxy.watch)
+	stopCtx  func() bool     // or this unregisters abort from the context; nil until set
+	// The counts and flags share two words: a call's context lives as
+	// long as its INVITE's client transactions, 32 s after the answer.
+	pending     int32 // branches without a final response
+	recursed    int32 // targets added from 3xx responses (recurse.go)
+	got6xx      bool
+	cancelled   bool
+	finalSent   bool
+	recordRoute bool // record-route each branch (§16.6 step 4); never changes
+	invite      bool // never changes
 }
 
 // branch is one client transaction of a respContext.
@@ -51,9 +52,9 @@ type branch struct {
 	rc          *respContext
 	t           *target // in rc's targets, or its own after a failover
 	client      *transaction.ClientTx
-	timerC      *time.Timer
-	provisional bool // a 1xx arrived
-	final       bool // counted as finished in rc.pending
+	timerC      transaction.Timer // on the transaction layer's heap: no allocation
+	provisional bool              // a 1xx arrived
+	final       bool              // counted as finished in rc.pending
 }
 
 func newRespContext(p *Proxy, tx *transaction.ServerTx, req *sip.Request, ro *routing, hash hashHex, ts []target) *respContext {
@@ -74,7 +75,7 @@ func newRespContext(p *Proxy, tx *transaction.ServerTx, req *sip.Request, ro *ro
 // respContext), until the final response went upstream.
 //
 // An INVITE's context is entered in p.calls before its server
-// transaction's Cancelled channel is read: a CANCEL handled after the
+// transaction is asked whether it was cancelled: a CANCEL handled after the
 // entry finds it there, one handled before has closed the channel, so
 // none is missed.
 func (rc *respContext) begin(ctx context.Context) {
@@ -83,15 +84,11 @@ func (rc *respContext) begin(ctx context.Context) {
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if rc.invite {
-		select {
-		case <-rc.tx.Cancelled():
-			// Cancelled while queued: nothing goes downstream, and the
-			// answer is 487 (§16.10).
-			rc.cancelled = true
-			rc.targets = nil
-		default:
-		}
+	if rc.invite && rc.tx.IsCancelled() {
+		// Cancelled while queued: nothing goes downstream, and the
+		// answer is 487 (§16.10).
+		rc.cancelled = true
+		rc.targets = nil
 	}
 	rc.next()
 	if !rc.finalSent {
@@ -200,7 +197,7 @@ func (rc *respContext) start(t *target) {
 	b.client = ct
 	if rc.invite {
 		// Step 11: Timer C.
-		b.timerC = time.AfterFunc(rc.p.timerC, b.fireTimerC)
+		b.timerC.Start(rc.p.tl, rc.p.timerC, b)
 	}
 }
 
@@ -378,9 +375,7 @@ func (b *branch) HandleResponse(_ *transaction.ClientTx, resp *sip.Response) {
 			// of it.
 			return
 		}
-		if b.timerC != nil {
-			b.timerC.Reset(rc.p.timerC) // §16.8
-		}
+		b.timerC.Reset(rc.p.timerC) // §16.8; an INVITE's only
 		if !rc.finalSent {
 			rc.respond(r)
 		}
@@ -484,11 +479,10 @@ func (b *branch) finish(code int) {
 	}
 }
 
-func (b *branch) stopTimerC() {
-	if b.timerC != nil {
-		b.timerC.Stop()
-	}
-}
+func (b *branch) stopTimerC() { b.timerC.Stop() }
+
+// TimerFired implements transaction.TimerFunc: Timer C fired.
+func (b *branch) TimerFired() { b.fireTimerC() }
 
 // fireTimerC: an INVITE branch went Timer C without a final response
 // (§16.8). It is cancelled — at once if it had a provisional response,

@@ -327,7 +327,7 @@ func (p *Proxy) Shutdown() {
 // server transaction, else 481; then the INVITE's response context, if it
 // has one still waiting for its final response, cancels its branches. An
 // INVITE whose handler has not run yet sees the CANCEL through its
-// transaction's Cancelled channel (respContext.begin).
+// transaction's IsCancelled (respContext.begin).
 func (p *Proxy) serveCancel(tx *transaction.ServerTx, req *sip.Request) error {
 	inv, ok := p.tl.MatchCancel(req)
 	if !ok {

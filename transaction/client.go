@@ -27,10 +27,9 @@ type ClientHandler interface {
 // RFC 6026 redraws it) or non-INVITE (Figure 6). Its methods are safe for
 // concurrent use.
 type ClientTx struct {
-	l      *Layer
-	dst    transport.Target
-	key    clientKey
-	invite bool
+	l   *Layer
+	dst transport.Target
+	key clientKey
 
 	// sendMu serializes sends and guards req and ack (see the package
 	// comment).
@@ -47,10 +46,11 @@ type ClientTx struct {
 	mu       sync.Mutex
 	h        ClientHandler // nil once a non-INVITE got its final response
 	state    State
+	invite   bool // never changes; it sits with reliable and cancel to share a word
 	reliable bool
+	cancel   cancelState
 	tm       txTimer
 	interval time.Duration // Timer A's or E's current interval
-	cancel   cancelState
 }
 
 type cancelState uint8

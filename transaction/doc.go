@@ -43,19 +43,29 @@
 // Terminated; it lets go of its request at its final response (see
 // ClientTx.Request and ServerTx.Request).
 //
+// A non-INVITE server transaction that sent its final response over an
+// unreliable transport only answers retransmissions with it until Timer J
+// (§17.2.2): the layer keeps a compact record of it then — match key,
+// source, expiry and the response in wire form — and frees the ServerTx
+// once the TU lets go of it. Timer J being the same for all, the records
+// wait in one queue, in the order they end, under one entry of the heap.
+// The TU's ServerTx, if it keeps one, follows its record. A TU may also
+// run timers of its own on the heap (Timer, such as a proxy's Timer C).
+//
 // # Locks
 //
-// There are four kinds of lock; the order is
+// There are four kinds of lock (and a Timer's own, like tx.mu); the
+// order is
 //
-//	tx.mu  →  Layer.mu or the timer heap's lock
+//	tx.mu  →  Layer.mu  →  the timer heap's lock
 //
 // and tx.sendMu is never held together with any other. The timer heap's
-// lock, like Layer.mu, is a leaf: the heap calls no transaction while it
-// holds it.
+// lock is a leaf: the heap calls no transaction while it holds it.
 //
-// Layer.mu guards the maps of transactions, the Core and closed. It is a
-// leaf: nothing is locked or called while it is held, and HandleInbound
-// lets go of it before it locks the transaction it found. tx.mu guards a
+// Layer.mu guards the maps of transactions, the queue of completed
+// records, the Core and closed. Nothing but the timer heap's lock, to
+// rearm the queue's timer, is locked while it is held, and nothing called;
+// HandleInbound lets go of it before it locks the transaction it found. tx.mu guards a
 // transaction's state, timers and last response; it is held to decide a
 // transition and, to leave the maps, while Layer.mu is taken, but never
 // while calling the transport or the TU. tx.sendMu serializes what one

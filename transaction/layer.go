@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"log/slog"
 	"strings"
 	"sync"
@@ -88,14 +89,26 @@ type Layer struct {
 
 	timers timerHeap
 
-	mu      sync.Mutex // a leaf: see the package comment
+	mu      sync.Mutex // see the package comment
 	core    Core
 	coreErr ServerErrorHandler
 	closed  bool
 	clients map[clientKey]*ClientTx
-	servers map[serverKey]*ServerTx
+	servers map[serverKey]serverEntry
 	legacy  map[legacyKey]*ServerTx
 	peaks   struct{ clients, servers, legacy int } // the maps' sizes since made
+	// completed holds the records of completed non-INVITE server
+	// transactions in the order their Timer J fires (see completedTx).
+	completed completedQueue
+}
+
+// serverEntry is a server transaction in Layer.servers: a ServerTx, or
+// the compact record of a non-INVITE one that completed over an unreliable
+// transport. One map for both, so that a request is matched with one
+// lookup.
+type serverEntry struct {
+	tx  *ServerTx
+	rec *completedTx
 }
 
 // New returns a transaction layer that sends through tp. Set the Core
@@ -108,7 +121,7 @@ func New(tp Transport, cfg Config) *Layer {
 		t4:      cfg.T4,
 		epoch:   time.Now(),
 		clients: make(map[clientKey]*ClientTx),
-		servers: make(map[serverKey]*ServerTx),
+		servers: make(map[serverKey]serverEntry),
 		legacy:  make(map[legacyKey]*ServerTx),
 	}
 	if l.t1 <= 0 {
@@ -121,6 +134,8 @@ func New(tp Transport, cfg Config) *Layer {
 		l.t4 = 5 * time.Second
 	}
 	l.timers.init(l)
+	l.completed.l = l
+	l.completed.tm.owner = &l.completed
 	if cfg.Logger != nil {
 		l.log = cfg.Logger.With("component", "transaction")
 	} else {
@@ -149,12 +164,15 @@ func (l *Layer) Close() {
 		cs = append(cs, tx)
 	}
 	ss := make([]*ServerTx, 0, len(l.servers)+len(l.legacy))
-	for _, tx := range l.servers {
-		ss = append(ss, tx)
+	for _, e := range l.servers {
+		if e.tx != nil {
+			ss = append(ss, e.tx)
+		}
 	}
 	for _, tx := range l.legacy {
 		ss = append(ss, tx)
 	}
+	l.closeCompletedLocked()
 	l.mu.Unlock()
 	for _, tx := range cs {
 		tx.mu.Lock()
@@ -213,12 +231,36 @@ type clientKey struct {
 
 // serverKey identifies a server transaction created by a request whose
 // branch has the magic cookie (RFC 3261 §17.2.3): branch, sent-by and
-// method, with INVITE standing for ACK.
-type serverKey struct {
+// method, with INVITE standing for ACK, written "branch host port method"
+// with the port as a uvarint (a branch, a host and a method hold no space,
+// RFC 3261 §25.1, so the method is what follows the last one). One
+// string, rather than a struct of four fields, keeps the map entry small
+// — server transactions are the most numerous, lingering for Timer J — and
+// the key one allocation.
+type serverKey string
+
+// serverID is a serverKey in parts, as a received request has them.
+type serverID struct {
 	branch string
 	host   string
 	port   int
 	method string
+}
+
+// appendTo appends the serverKey of id to b.
+func (id *serverID) appendTo(b []byte) []byte {
+	b = append(b, id.branch...)
+	b = append(b, ' ')
+	b = append(b, id.host...)
+	b = append(b, ' ')
+	b = binary.AppendUvarint(b, uint64(id.port))
+	b = append(b, ' ')
+	return append(b, id.method...)
+}
+
+// method returns the method of the key.
+func (k serverKey) method() string {
+	return string(k[strings.LastIndexByte(string(k), ' ')+1:])
 }
 
 // legacyKey identifies a server transaction for a request from an RFC 2543
@@ -248,13 +290,13 @@ type viaID struct {
 // reqID is the key of the server transaction a request belongs to.
 type reqID struct {
 	rfc3261 bool
-	key     serverKey
+	key     serverID
 	lkey    legacyKey
 }
 
 func makeReqID(req *sip.Request, via *sip.Via, cs sip.CSeq) reqID {
 	if via.HasRFC3261Branch() {
-		return reqID{rfc3261: true, key: serverKey{
+		return reqID{rfc3261: true, key: serverID{
 			branch: via.Branch(), host: via.Host, port: via.Port, method: req.Method,
 		}}
 	}
@@ -269,17 +311,12 @@ func makeReqID(req *sip.Request, via *sip.Via, cs sip.CSeq) reqID {
 	}}
 }
 
-// own makes the key's strings the transaction's own: those of a parsed
-// request are views of its whole received buffer, which a key kept for the
-// transaction's life would hold in memory after the transaction let go of
-// the request. The copies share one allocation.
+// own makes the strings of an RFC 2543 key the transaction's own: those
+// of a parsed request are views of its whole received buffer, which a key
+// kept for the transaction's life would hold in memory after the
+// transaction let go of the request. The copies share one allocation. (A
+// serverKey is a new string already.)
 func (id *reqID) own() {
-	if id.rfc3261 {
-		k := &id.key
-		k.method = internMethod(k.method)
-		cloneStrings(&k.branch, &k.host)
-		return
-	}
 	k := &id.lkey
 	k.method = internMethod(k.method)
 	u := &k.uri
@@ -347,11 +384,24 @@ func (id reqID) withMethod(m string) reqID {
 	return id
 }
 
-func (l *Layer) serverLocked(id *reqID) *ServerTx {
+// serverLocked returns the server transaction of id: a ServerTx, or the
+// record of a completed non-INVITE one. l.mu is held.
+func (l *Layer) serverLocked(id *reqID) serverEntry {
 	if id.rfc3261 {
-		return l.servers[id.key]
+		var buf [128]byte
+		return l.servers[serverKey(id.key.appendTo(buf[:0]))]
 	}
-	return l.legacy[id.lkey]
+	return serverEntry{tx: l.legacy[id.lkey]}
+}
+
+// retransmission hands a retransmitted request to the transaction it
+// matched (§17.2.1, §17.2.2); it reports false if that one has ended
+// meanwhile.
+func (e serverEntry) retransmission(l *Layer) bool {
+	if e.rec != nil {
+		return e.rec.retransmit(l)
+	}
+	return e.tx.retransmission()
 }
 
 // HandleInbound matches a message from the transport to a transaction and
@@ -428,7 +478,7 @@ func (l *Layer) handleAck(in *transport.Inbound, req *sip.Request, id *reqID) bo
 	// a 2xx the ACK has a branch of its own (§13.2.2.4) and matches none.
 	inv := id.withMethod(sip.MethodInvite)
 	l.mu.Lock()
-	tx := l.serverLocked(&inv)
+	tx := l.serverLocked(&inv).tx // an INVITE's: never a record
 	if tx == nil && !inv.rfc3261 && inv.lkey.toTag != "" {
 		// An RFC 2543 ACK carries the To tag of the response; an initial
 		// INVITE had none.
@@ -464,11 +514,11 @@ func (l *Layer) handleCancel(in *transport.Inbound, req *sip.Request, id *reqID)
 		l.mu.Unlock()
 		return true
 	}
-	if tx := l.serverLocked(id); tx != nil {
+	if e := l.serverLocked(id); e != (serverEntry{}) {
 		l.mu.Unlock()
-		return tx.retransmission()
+		return e.retransmission(l)
 	}
-	invTx, core := l.serverLocked(&inv), l.core
+	invTx, core := l.serverLocked(&inv).tx, l.core
 	if invTx == nil || core == nil {
 		l.mu.Unlock()
 		if core != nil {
@@ -486,9 +536,9 @@ func (l *Layer) handleCancel(in *transport.Inbound, req *sip.Request, id *reqID)
 // handleOther absorbs a retransmission or makes a new server transaction.
 func (l *Layer) handleOther(in *transport.Inbound, req *sip.Request, id *reqID) bool {
 	l.mu.Lock()
-	if tx := l.serverLocked(id); tx != nil {
+	if e := l.serverLocked(id); e != (serverEntry{}) {
 		l.mu.Unlock()
-		return tx.retransmission()
+		return e.retransmission(l)
 	}
 	core := l.core
 	if core == nil || l.closed {
@@ -517,7 +567,7 @@ func (l *Layer) MatchCancel(cancel *sip.Request) (*ServerTx, bool) {
 	}
 	id := makeReqID(cancel, &via, cs).withMethod(sip.MethodInvite)
 	l.mu.Lock()
-	tx := l.serverLocked(&id)
+	tx := l.serverLocked(&id).tx // an INVITE's: never a record
 	l.mu.Unlock()
 	if tx == nil || tx.State() == StateTerminated {
 		return nil, false
@@ -549,7 +599,7 @@ func (l *Layer) removeServer(tx *ServerTx) {
 			delete(l.legacy, tx.leg.key)
 			l.legacy = shrunk(l.legacy, &l.peaks.legacy)
 		}
-	} else if l.servers[tx.key] == tx {
+	} else if l.servers[tx.key].tx == tx {
 		delete(l.servers, tx.key)
 		l.servers = shrunk(l.servers, &l.peaks.servers)
 	}

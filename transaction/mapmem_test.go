@@ -35,8 +35,8 @@ func mapBurst(tb testing.TB, n, keep int) float64 {
 	}
 	l.mu.Lock()
 	var sts []*ServerTx
-	for _, tx := range l.servers {
-		sts = append(sts, tx)
+	for _, e := range l.servers {
+		sts = append(sts, e.tx)
 	}
 	l.mu.Unlock()
 	for _, tx := range sts[keep:] {

@@ -82,6 +82,9 @@ func TestMatchCancel(t *testing.T) {
 			t.Fatal("Cancelled closed before any CANCEL")
 		default:
 		}
+		if invTx.IsCancelled() {
+			t.Fatal("IsCancelled before any CANCEL")
+		}
 		cancelReq, err := sip.NewCancel(inv)
 		if err != nil {
 			t.Fatal(err)
@@ -116,6 +119,9 @@ func TestMatchCancel(t *testing.T) {
 		case <-cancelled:
 		default:
 			t.Error("Cancelled not closed")
+		}
+		if !invTx.IsCancelled() {
+			t.Error("IsCancelled false after the CANCEL")
 		}
 		txs := h.core.requests()
 		if len(txs) != 2 || txs[1].Method() != sip.MethodCancel || txs[1].State() != StateCompleted {

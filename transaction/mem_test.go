@@ -30,6 +30,9 @@ const memSDP = "v=0\r\n" +
 // memWire returns a request as it comes off the wire: a UAC's INVITE (with
 // an offer) or BYE, with the Via of a proxy on top if branch is set.
 func memWire(method, branch string, i int) []byte {
+	if method == sip.MethodRegister {
+		return memRegister(branch, i)
+	}
 	body := ""
 	if method == sip.MethodInvite {
 		body = memSDP
@@ -54,6 +57,24 @@ func memWire(method, branch string, i int) []byte {
 		"Content-Length: %d\r\n\r\n%s", method, top, i, i, method, len(body), body)
 }
 
+// memRegister returns a REGISTER as the benchmark's SIPp UAC sends it
+// (bench/sipp/register.xml), straight from the UA: no proxy Via.
+func memRegister(branch string, i int) []byte {
+	if branch == "" {
+		branch = NewBranch()
+	}
+	return fmt.Appendf(nil, "REGISTER sip:192.0.2.1:5060 SIP/2.0\r\n"+
+		"Via: SIP/2.0/UDP 192.0.2.10:5070;branch=%s\r\n"+
+		"From: <sip:user%d@192.0.2.1>;tag=4242SIPpTag00%d\r\n"+
+		"To: <sip:user%d@192.0.2.1>\r\n"+
+		"Call-ID: %d-4242@192.0.2.10\r\n"+
+		"CSeq: 1 REGISTER\r\n"+
+		"Contact: <sip:user%d@192.0.2.10:5070>\r\n"+
+		"Expires: 3600\r\n"+
+		"Max-Forwards: 70\r\n"+
+		"Content-Length: 0\r\n\r\n", branch, i, i, i, i, i)
+}
+
 // memScenario is one way a pair of transactions ends: the method and the
 // final response.
 type memScenario struct {
@@ -66,6 +87,9 @@ var memScenarios = []memScenario{
 	{"INVITE-200", sip.MethodInvite, 200}, // both Accepted (Timers L and M)
 	{"INVITE-486", sip.MethodInvite, 486}, // both Completed (Timers H and D)
 	{"BYE-200", sip.MethodBye, 200},       // both Completed (Timers J and K)
+	// Completed (Timers J and K), the 200 with the binding and a Date
+	// as the registrar sends it (RFC 3261 §10.3 step 8).
+	{"REGISTER-200", sip.MethodRegister, 200},
 }
 
 // memAfterFinal makes n client and n server transactions of a scenario
@@ -104,9 +128,7 @@ func memAfterFinal(tb testing.TB, sc memScenario, n int) (client, server float64
 			if _, err := l.Request(req, target("UDP"), nopHandler{}); err != nil {
 				tb.Fatal(err)
 			}
-			resp := sip.NewResponse(req, sc.code, "")
-			resp.SetToTag("a6c85cf")
-			resp, err = sip.ParseResponse(resp.Bytes()) // as it comes back
+			resp, err := sip.ParseResponse(memAnswer(req, sc.code).Bytes()) // as it comes back
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -142,9 +164,19 @@ func settle() {
 type memCore struct{ code int }
 
 func (c memCore) HandleRequest(tx *ServerTx, req *sip.Request) {
-	resp := sip.NewResponse(req, c.code, "")
+	_ = tx.Respond(memAnswer(req, c.code))
+}
+
+// memAnswer is the response of memCore, and the one the client side of
+// memAfterFinal gets.
+func memAnswer(req *sip.Request, code int) *sip.Response {
+	resp := sip.NewResponse(req, code, "")
 	resp.SetToTag("a6c85cf")
-	_ = tx.Respond(resp)
+	if req.Method == sip.MethodRegister && code == sip.StatusOK {
+		resp.Add("Contact", req.Get("Contact")+";expires=3600")
+		resp.Add("Date", "Mon, 23 Nov 2026 16:45:21 GMT")
+	}
+	return resp
 }
 func (memCore) HandleStray(*transport.Inbound) {}
 

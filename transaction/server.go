@@ -14,13 +14,11 @@ import (
 // each new request and hands it to Core.HandleRequest; the TU answers
 // through Respond. Its methods are safe for concurrent use.
 type ServerTx struct {
-	l        *Layer
-	src      transport.Source
-	key      serverKey
-	leg      *legacyInfo // set for a request without the magic cookie
-	invite   bool
-	reliable bool
-	created  time.Duration // since l.epoch
+	l       *Layer
+	src     transport.Source
+	key     serverKey
+	leg     *legacyInfo   // set for a request without the magic cookie
+	created time.Duration // since l.epoch
 
 	sendMu sync.Mutex // serializes sends: see the package comment
 
@@ -28,20 +26,35 @@ type ServerTx struct {
 	// req is the request until a final response is sent; then the
 	// transaction lets go of it, so that it can be freed while the
 	// transaction waits out Timer H, I, J or L.
-	req      *sip.Request
-	state    State
-	tm       txTimer
-	interval time.Duration // Timer G's current interval
-	// last is the response a retransmitted request gets, in wire form:
-	// a few hundred bytes the collector need not scan, in place of the
-	// response and the request whose strings it shares. It is parsed anew
-	// for each retransmission, which is rare.
-	last      []byte
-	trying    bool // the layer sent 100 (Trying) and last is nil: make it anew
+	req   *sip.Request
+	state State
+	tm    txTimer
+	// last is the final response a retransmitted request gets (and Timer
+	// G resends), in wire form: a few hundred bytes the collector need
+	// not scan, in place of the response and the request whose strings
+	// it shares, for the up to 32 s of Completed. It is parsed anew for
+	// each retransmission, which is rare. It is packed (see pack).
+	last string
+	// prov is the last provisional response, which a retransmitted
+	// request in Proceeding gets again (§17.2.1, §17.2.2). It is kept as
+	// it is, not in wire form as last: it lives only until the final
+	// response, and the transport serializes it anew either way.
+	prov *sip.Response
+	// invite and reliable never change: they sit with trying and
+	// cancelled to share a word.
+	invite    bool
+	reliable  bool
+	trying    bool // the layer sent 100 (Trying) and last is "": make it anew
 	cancelled bool
+	doublings uint8         // of Timer G's interval so far (timerG)
 	cancelCh  chan struct{} // made on demand
 	done      chan struct{} // made on demand
 	err       error
+	// rec is the record the transaction became in Completed (a
+	// non-INVITE over an unreliable transport, see completedTx): from
+	// then on the layer knows it by rec alone, and rec tells when it
+	// ends.
+	rec *completedTx
 }
 
 // legacyInfo is what matching a request from an RFC 2543 element needs.
@@ -53,7 +66,6 @@ type legacyInfo struct {
 // newServerTxLocked makes a server transaction for req and enters it in
 // the maps; l.mu is held.
 func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *reqID) *ServerTx {
-	id.own()
 	tx := &ServerTx{
 		l:        l,
 		req:      req,
@@ -64,10 +76,12 @@ func (l *Layer) newServerTxLocked(in *transport.Inbound, req *sip.Request, id *r
 	}
 	tx.tm.owner = tx
 	if id.rfc3261 {
-		tx.key = id.key
-		l.servers[id.key] = tx
+		var buf [128]byte
+		tx.key = serverKey(id.key.appendTo(buf[:0]))
+		l.servers[tx.key] = serverEntry{tx: tx}
 		l.peaks.servers = max(l.peaks.servers, len(l.servers))
 	} else {
+		id.own()
 		tx.leg = &legacyInfo{key: id.lkey}
 		l.legacy[id.lkey] = tx
 		l.peaks.legacy = max(l.peaks.legacy, len(l.legacy))
@@ -91,7 +105,7 @@ func (l *Layer) start(tx *ServerTx, req *sip.Request, core Core) {
 		// within 200 ms. Armed before the TU runs, so that a TU that
 		// blocks does not hold it back.
 		tx.mu.Lock()
-		if tx.state == StateProceeding && tx.last == nil {
+		if tx.state == StateProceeding && tx.last == "" && tx.prov == nil {
 			tx.tm.rtx = tx.created + trying100
 			tx.rearm(l.now())
 		}
@@ -129,7 +143,7 @@ func (tx *ServerTx) Method() string {
 	if tx.leg != nil {
 		return tx.leg.key.method
 	}
-	return tx.key.method
+	return tx.key.method()
 }
 
 // Source returns where the request came from; responses go back there.
@@ -139,7 +153,19 @@ func (tx *ServerTx) Source() transport.Source { return tx.src }
 func (tx *ServerTx) State() State {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	tx.syncLocked()
 	return tx.state
+}
+
+// syncLocked brings the state of a transaction that became a completed
+// record up to date: Terminated once the record ended. tx.mu is held.
+func (tx *ServerTx) syncLocked() {
+	if rec := tx.rec; rec != nil && tx.state == StateCompleted && rec.ended.Load() {
+		tx.state = StateTerminated
+		if rec.ext != nil && rec.ext.err != nil {
+			tx.err = rec.ext.err
+		}
+	}
 }
 
 // Err returns the failure the transaction met, if any: ErrTimeout when
@@ -147,6 +173,7 @@ func (tx *ServerTx) State() State {
 func (tx *ServerTx) Err() error {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	tx.syncLocked()
 	return tx.err
 }
 
@@ -154,9 +181,13 @@ func (tx *ServerTx) Err() error {
 func (tx *ServerTx) Done() <-chan struct{} {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	tx.syncLocked()
 	if tx.done == nil {
-		if tx.state == StateTerminated {
+		switch {
+		case tx.state == StateTerminated:
 			return closedChan
+		case tx.rec != nil:
+			return tx.l.doneChan(tx.rec)
 		}
 		tx.done = make(chan struct{})
 	}
@@ -176,6 +207,15 @@ func (tx *ServerTx) Cancelled() <-chan struct{} {
 		tx.cancelCh = make(chan struct{})
 	}
 	return tx.cancelCh
+}
+
+// IsCancelled reports whether a CANCEL matching this INVITE server
+// transaction has arrived (RFC 3261 §9.2): Cancelled without the channel,
+// for a TU that only asks.
+func (tx *ServerTx) IsCancelled() bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.cancelled
 }
 
 // closedChan is returned by Done and Cancelled once the event has passed
@@ -219,6 +259,7 @@ func (tx *ServerTx) Respond(resp *sip.Response) error {
 	}
 	now := tx.l.now()
 	tx.mu.Lock()
+	tx.syncLocked()
 	var send bool
 	var err error
 	if tx.invite {
@@ -242,24 +283,24 @@ func (tx *ServerTx) respondInviteLocked(resp *sip.Response, now time.Duration) (
 		case code < 200:
 			// §17.2.1: provisional responses are sent, not
 			// retransmitted; the last one answers a retransmitted INVITE.
-			tx.last, tx.trying = resp.Bytes(), false
+			tx.prov, tx.trying = resp, false
 		case code < 300:
 			// RFC 6026 §8.5, §8.7: a 2xx moves to Accepted and starts
 			// Timer L; the TU retransmits the 2xx itself.
 			tx.state = StateAccepted
-			tx.req, tx.last, tx.trying = nil, nil, false
+			tx.req, tx.prov, tx.trying = nil, nil, false
 			tx.tm.end = now + 64*tx.l.t1
 		default:
 			// §17.2.1: 300-699 moves to Completed; Timer G retransmits
 			// over unreliable transports, Timer H waits for the ACK.
 			tx.state = StateCompleted
-			tx.req, tx.last, tx.trying = nil, resp.Bytes(), false
+			tx.req, tx.prov, tx.last, tx.trying = nil, nil, packed(resp), false
 			if tx.leg != nil {
 				tx.leg.ackToTag = strings.Clone(resp.ToTag())
 			}
 			if !tx.reliable {
-				tx.interval = tx.l.t1
-				tx.tm.rtx = now + tx.interval
+				tx.doublings = 0
+				tx.tm.rtx = now + tx.l.timerG(0)
 			}
 			tx.tm.end = now + 64*tx.l.t1
 		}
@@ -298,7 +339,7 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 		}
 		// §17.2.2: Trying → Proceeding on a provisional response.
 		tx.state = StateProceeding
-		tx.last, tx.trying = resp.Bytes(), false
+		tx.prov, tx.trying = resp, false
 		tx.tm.rtx = 0
 		tx.rearm(now)
 		return true, nil
@@ -307,18 +348,28 @@ func (tx *ServerTx) respondNonInviteLocked(resp *sip.Response, now time.Duration
 	// 64*T1 over unreliable transports and zero over reliable ones.
 	tx.state = StateCompleted
 	tx.tm.rtx = 0
-	tx.req, tx.last, tx.trying = nil, nil, false
+	tx.req, tx.prov, tx.trying = nil, nil, false
 	send = true
 	if code == sip.StatusRequestTimeout {
 		// RFC 4320 §4.2: a transaction-stateful element sends no 408 to
 		// a non-INVITE request. Retransmissions are absorbed quietly.
 		send = false
 	}
-	if tx.reliable {
+	switch {
+	case tx.reliable:
 		tx.terminateLocked()
-	} else {
+	case tx.leg == nil:
+		// Timer J runs in the record the transaction becomes.
+		tx.l.timers.stop(&tx.tm)
+		var wire, buf [1024]byte
+		var last []byte
 		if send {
-			tx.last = resp.Bytes()
+			last = pack(buf[:0], resp.AppendTo(wire[:0]))
+		}
+		tx.l.complete(tx, last, now)
+	default:
+		if send {
+			tx.last = packed(resp)
 		}
 		tx.tm.end = now + 64*tx.l.t1
 		tx.rearm(now)
@@ -354,10 +405,13 @@ func (tx *ServerTx) lastLocked() *sip.Response {
 	if tx.trying {
 		return sip.NewResponse(tx.req, sip.StatusTrying, "")
 	}
-	if tx.last == nil {
+	if tx.prov != nil {
+		return tx.prov
+	}
+	if tx.last == "" {
 		return nil
 	}
-	resp, err := sip.ParseResponse(tx.last)
+	resp, err := sip.ParseResponse(unpack(make([]byte, 0, 2*len(tx.last)), tx.last))
 	if err != nil {
 		// The TU's response does not parse back: a peer could not
 		// parse it either.
@@ -393,7 +447,7 @@ func (tx *ServerTx) ack(rfc3261 bool, toTag string) ackResult {
 		// starts: T4 over unreliable transports, zero over reliable ones.
 		// The response is not sent again (Confirmed absorbs requests).
 		tx.state = StateConfirmed
-		tx.last = nil
+		tx.last = ""
 		if tx.reliable {
 			tx.terminateLocked()
 			return ackAbsorbed
@@ -413,6 +467,19 @@ func (tx *ServerTx) ack(rfc3261 bool, toTag string) ackResult {
 	// Proceeding no final response was sent, so it acknowledges none of
 	// ours.
 	return ackToCore
+}
+
+// timerG returns Timer G's interval after n doublings (§17.2.1): T1 at
+// first, then twice the one before, at most T2.
+func (l *Layer) timerG(n uint8) time.Duration {
+	d := l.t1
+	for range n {
+		if d > l.t2/2 {
+			return l.t2
+		}
+		d *= 2
+	}
+	return d
 }
 
 func (tx *ServerTx) rearm(now time.Duration) { tx.l.timers.reset(&tx.tm, now) }
@@ -441,7 +508,7 @@ func (tx *ServerTx) onTimer() {
 		tx.tm.rtx = 0
 		switch tx.state {
 		case StateProceeding:
-			if tx.invite && tx.last == nil && !tx.trying {
+			if tx.invite && tx.prov == nil && !tx.trying {
 				// §17.2.1: the TU sent nothing within 200 ms.
 				tx.trying = true
 				resp = tx.lastLocked()
@@ -454,8 +521,10 @@ func (tx *ServerTx) onTimer() {
 		case StateCompleted:
 			// §17.2.1 Timer G: resend, the interval doubling up to T2.
 			resp = tx.lastLocked()
-			tx.interval = min(2*tx.interval, l.t2)
-			tx.tm.rtx = now + tx.interval
+			if tx.doublings < 64 {
+				tx.doublings++
+			}
+			tx.tm.rtx = now + l.timerG(tx.doublings)
 		}
 		tx.rearm(now)
 	default:
@@ -519,8 +588,14 @@ func (tx *ServerTx) terminateLocked() {
 	}
 	tx.state = StateTerminated
 	tx.l.timers.stop(&tx.tm)
-	tx.req, tx.last = nil, nil
-	tx.l.removeServer(tx)
+	tx.req, tx.last, tx.prov = nil, "", nil
+	if tx.rec != nil {
+		tx.l.mu.Lock()
+		tx.l.endLocked(tx.rec, tx.err)
+		tx.l.mu.Unlock()
+	} else {
+		tx.l.removeServer(tx)
+	}
 	if tx.done != nil {
 		close(tx.done)
 	}

@@ -47,7 +47,7 @@ func (tm *txTimer) next() time.Duration {
 // timer: a 4-ary min-heap of deadlines, its root the next to come, and the
 // runtime timer set to fire then. A transaction costs no allocation and no
 // runtime timer of its own, and the runtime's heap of timers stays small.
-// Its lock is a leaf, taken under tx.mu.
+// Its lock is a leaf, taken under tx.mu, Layer.mu or a Timer's.
 type timerHeap struct {
 	l  *Layer
 	mu sync.Mutex
@@ -213,4 +213,70 @@ func (th *timerHeap) down(i int) {
 	}
 	h[i] = e
 	e.tm.idx = i
+}
+
+// Timer is a one-shot timer on a layer's timer heap, for the timers a TU
+// keeps beside its transactions, such as a proxy's Timer C (RFC 3261
+// §16.8): it costs no allocation and no runtime timer of its own, where
+// time.AfterFunc costs both. Its function runs in a goroutine of the
+// heap's, as with time.AfterFunc. The zero Timer is stopped; Start sets it
+// going. Its methods are safe for concurrent use, but f must not expect to
+// run only once per Start: a Reset or Stop racing with the expiry may
+// leave one late call (as with time.Timer, whose Stop reports that).
+type Timer struct {
+	l  *Layer
+	f  TimerFunc
+	mu sync.Mutex // guards tm.end; taken before the heap's lock
+	tm txTimer
+}
+
+// TimerFunc is what a Timer calls when it fires.
+type TimerFunc interface{ TimerFired() }
+
+// Start arms t to call f.TimerFired after d on l's timer heap. t must
+// not be running; it must not be copied once started.
+func (t *Timer) Start(l *Layer, d time.Duration, f TimerFunc) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.l, t.f = l, f
+	t.tm.owner = t
+	now := l.now()
+	t.tm.end = now + d
+	l.timers.reset(&t.tm, now)
+}
+
+// Reset moves the expiry of a started timer to d from now, whether it
+// fired or not.
+func (t *Timer) Reset(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.l == nil {
+		return
+	}
+	now := t.l.now()
+	t.tm.end = now + d
+	t.l.timers.reset(&t.tm, now)
+}
+
+// Stop keeps the timer from firing, if it has not yet.
+func (t *Timer) Stop() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.l != nil {
+		t.l.timers.stop(&t.tm)
+	}
+}
+
+func (t *Timer) onTimer() {
+	t.mu.Lock()
+	now := t.l.now()
+	if !due(t.tm.end, now) {
+		t.l.timers.reset(&t.tm, now) // early or stale: wait for the deadline
+		t.mu.Unlock()
+		return
+	}
+	t.tm.end = 0
+	f := t.f
+	t.mu.Unlock()
+	f.TimerFired()
 }

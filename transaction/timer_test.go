@@ -151,3 +151,88 @@ func TestTimerHeapShrinks(t *testing.T) {
 		t.Errorf("heap of %d timers has room for %d (%d at the peak)", len(l.timers.h), c, peak)
 	}
 }
+
+// timerLog records when a Timer fired.
+type timerLog struct {
+	start time.Time
+	mu    sync.Mutex
+	at    []time.Duration
+}
+
+func (f *timerLog) TimerFired() {
+	f.mu.Lock()
+	f.at = append(f.at, time.Since(f.start))
+	f.mu.Unlock()
+}
+
+func (f *timerLog) times() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.at...)
+}
+
+// TestTimer: a Timer fires once at its deadline; Reset moves it, also
+// after it fired; Stop keeps it from firing; many share the heap.
+func TestTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New(nopTransport{}, Config{})
+		defer l.Close()
+		start := time.Now()
+		sleepTo := func(d time.Duration) {
+			time.Sleep(d - time.Since(start))
+			synctest.Wait()
+		}
+		var a, b, c Timer
+		fa, fb, fc := &timerLog{start: start}, &timerLog{start: start}, &timerLog{start: start}
+		a.Start(l, 3*time.Second, fa)
+		b.Start(l, time.Second, fb)
+		c.Start(l, 2*time.Second, fc)
+		sleepTo(500 * time.Millisecond)
+		b.Reset(time.Second) // now due at 1.5 s
+		c.Stop()
+		sleepTo(10 * time.Second)
+		if err := equal("a fired at", fa.times(), durs(s(3))); err != nil {
+			t.Error(err)
+		}
+		if err := equal("b fired at", fb.times(), durs(s(1.5))); err != nil {
+			t.Error(err)
+		}
+		if err := equal("c fired at", fc.times(), nil); err != nil {
+			t.Error(err)
+		}
+		a.Reset(time.Second) // after it fired: once more
+		var zero Timer
+		zero.Stop() // a Timer never started
+		zero.Reset(time.Second)
+		sleepTo(20 * time.Second)
+		if err := equal("a fired at", fa.times(), durs(s(3), s(11))); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestTimerG: Timer G's interval starts at T1 and doubles up to T2
+// (§17.2.1), whatever T1 and T2 are.
+func TestTimerG(t *testing.T) {
+	for _, c := range []struct {
+		t1, t2 time.Duration
+		want   []time.Duration
+	}{
+		{500 * time.Millisecond, 4 * time.Second, []time.Duration{s(0.5), s(1), s(2), s(4), s(4), s(4)}},
+		{s(1), s(3), []time.Duration{s(1), s(2), s(3), s(3)}},
+		{s(5), s(4), []time.Duration{s(5), s(4), s(4)}},
+	} {
+		l := New(nopTransport{}, Config{T1: c.t1, T2: c.t2})
+		var got []time.Duration
+		for n := range uint8(len(c.want)) {
+			got = append(got, l.timerG(n))
+		}
+		if err := equal("intervals", got, c.want); err != nil {
+			t.Errorf("T1 %v, T2 %v: %v", c.t1, c.t2, err)
+		}
+		if d := l.timerG(64); d != c.t2 {
+			t.Errorf("T1 %v, T2 %v: after 64 doublings %v", c.t1, c.t2, d)
+		}
+		l.Close()
+	}
+}

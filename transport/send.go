@@ -82,7 +82,7 @@ func (l *Layer) sendRequestUDP(req *sip.Request, v *sip.Via, ls *listeners, dst 
 		setSentBy(req, v, UDP, host, u.addr.Port())
 		b = req.AppendTo(bp[:0])
 	}
-	return u.writeTo(b, dst)
+	return u.writeTo(b, dst, true)
 }
 
 // refused reports a connection refused by a reset or for want of the
@@ -230,7 +230,7 @@ func (l *Layer) SendResponse(resp *sip.Response, src Source) error {
 				return ErrNoListener
 			}
 		}
-		return u.writeTo(b, dst)
+		return u.writeTo(b, dst, false)
 	}
 	return ErrNoListener
 }

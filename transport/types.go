@@ -74,3 +74,38 @@ type HandlerFunc func(in *Inbound)
 func (f HandlerFunc) HandleInbound(in *Inbound) { f(in) }
 
 var _ Handler = HandlerFunc(nil)
+
+// SourceRef holds a Source in 40 bytes rather than 96, for state kept a
+// while per message (a completed transaction's record keeps one for each
+// request it answered over UDP for 32 s). A Source from one of this
+// layer's UDP sockets is kept as the socket and the remote address; any
+// other is kept whole, behind a pointer.
+type SourceRef struct {
+	u    *udpSocket
+	ip   [16]byte
+	port uint16
+	is4  bool
+	full *Source
+}
+
+// Ref returns s as a SourceRef.
+func (s Source) Ref() SourceRef {
+	u, ok := s.via.(*udpSocket)
+	a := s.Remote.Addr()
+	if !ok || s.Transport != UDP || s.Local != u.addr || a.Zone() != "" || !a.IsValid() {
+		return SourceRef{full: &s}
+	}
+	return SourceRef{u: u, ip: a.As16(), port: s.Remote.Port(), is4: a.Is4()}
+}
+
+// Source returns the Source r holds.
+func (r *SourceRef) Source() Source {
+	if r.full != nil {
+		return *r.full
+	}
+	a := netip.AddrFrom16(r.ip)
+	if r.is4 {
+		a = a.Unmap()
+	}
+	return Source{Transport: UDP, Remote: netip.AddrPortFrom(a, r.port), Local: r.u.addr, via: r.u}
+}

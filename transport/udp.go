@@ -19,6 +19,10 @@ type udpSocket struct {
 	addr netip.AddrPort  // bound address
 	host string          // Via sent-by host, "" when addr is unspecified
 
+	// out queues what is sent while the read loop handles a batch;
+	// nil where sendmmsg(2) is not used.
+	out *sendQueue
+
 	// stats are the read loop's counts, stored when it returns.
 	stats atomic.Pointer[batchStats]
 
@@ -38,6 +42,7 @@ func (l *Layer) listenUDP(ap netip.AddrPort) (netip.AddrPort, error) {
 	u := &udpSocket{l: l, pc: pc, addr: bound}
 	if rc, err := pc.SyscallConn(); err == nil {
 		u.rc = rc
+		u.out = newSendQueue()
 	}
 	if !bound.Addr().IsUnspecified() {
 		u.host = viaHost(bound.Addr())
@@ -58,13 +63,18 @@ func (l *Layer) listenUDP(ap netip.AddrPort) (netip.AddrPort, error) {
 func (u *udpSocket) readLoop() {
 	l := u.l
 	defer l.wg.Done()
-	b, err := newUDPBatch(l, u.pc)
+	// What the handlers send while the loop has datagrams to read is
+	// queued (sendQueue) and sent when the socket has no more: when
+	// datagrams come in bursts, as under load, one sendmmsg carries the
+	// sends of several reads.
+	b, err := newUDPBatch(l, u.pc, u.endBatch)
 	if err != nil {
 		l.log.Error("udp read loop", "addr", u.addr, "err", err)
 		return
 	}
 	defer b.release()
 	defer func() { u.stats.Store(&b.stats) }()
+	defer u.endBatch()
 	src := Source{Transport: UDP, Local: u.addr, via: u}
 	for {
 		k, err := b.read()
@@ -77,6 +87,7 @@ func (u *udpSocket) readLoop() {
 			l.log.Debug("udp read", "addr", u.addr, "err", err)
 			continue
 		}
+		u.beginBatch()
 		for i := range k {
 			data, remote, err := b.datagram(i)
 			if err != nil {
@@ -107,9 +118,14 @@ func onlyCRLF(b []byte) bool {
 	return true
 }
 
-func (u *udpSocket) writeTo(b []byte, dst netip.AddrPort) error {
+// writeTo sends b to dst: queued, when the read loop is handling a batch
+// (see sendQueue), else at once. request says whether b is a request.
+func (u *udpSocket) writeTo(b []byte, dst netip.AddrPort, request bool) error {
 	if len(b) > maxUDPPayload {
 		return ErrTooLarge
+	}
+	if u.queue(b, dst, request) {
+		return nil
 	}
 	if done, err := u.rawSend(b, dst); done {
 		return err

@@ -34,7 +34,9 @@ type udpBatch struct {
 	stats batchStats
 }
 
-func newUDPBatch(l *Layer, pc *net.UDPConn) (*udpBatch, error) {
+// idle, when not nil, is called each time the socket has nothing more to
+// read, before the read waits for the poller.
+func newUDPBatch(l *Layer, pc *net.UDPConn, idle func()) (*udpBatch, error) {
 	rc, err := pc.SyscallConn()
 	if err != nil {
 		return nil, err
@@ -65,6 +67,9 @@ func newUDPBatch(l *Layer, pc *net.UDPConn) (*udpBatch, error) {
 			case syscall.EINTR:
 				continue
 			case syscall.EAGAIN:
+				if idle != nil {
+					idle()
+				}
 				return false // nothing queued: wait for the poller
 			}
 			b.n, b.errno = 0, e

@@ -17,7 +17,7 @@ type udpBatch struct {
 	stats batchStats
 }
 
-func newUDPBatch(l *Layer, pc *net.UDPConn) (*udpBatch, error) {
+func newUDPBatch(l *Layer, pc *net.UDPConn, _ func()) (*udpBatch, error) {
 	return &udpBatch{l: l, pc: pc, buf: l.bufs.getLarge()}, nil
 }
 

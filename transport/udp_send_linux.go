@@ -61,18 +61,11 @@ func (u *udpSocket) rawSend(b []byte, dst netip.AddrPort) (done bool, err error)
 	}
 	s := udpSends.Get().(*udpSend)
 	defer udpSends.Put(s)
-	a := dst.Addr()
-	switch {
-	case u.addr.Addr().Is4() && a.Is4():
-		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&s.sa))
-		*sa = syscall.RawSockaddrInet4{Family: syscall.AF_INET, Port: htons(dst.Port()), Addr: a.As4()}
-		s.salen = syscall.SizeofSockaddrInet4
-	case u.addr.Addr().Is6() && a.Zone() == "":
-		s.sa = syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Port: htons(dst.Port()), Addr: a.As16()}
-		s.salen = syscall.SizeofSockaddrInet6
-	default:
+	var n uint32
+	if !setSockaddr(&s.sa, &n, u.addr, dst) {
 		return false, nil
 	}
+	s.salen = uintptr(n)
 	s.b, s.errno = b, 0
 	err = u.rc.Write(s.fn)
 	s.b = nil
@@ -81,6 +74,9 @@ func (u *udpSocket) rawSend(b []byte, dst netip.AddrPort) (done bool, err error)
 		// (the socket closed) is a *net.OpError already.
 		err = &net.OpError{Op: "write", Net: "udp", Source: net.UDPAddrFromAddrPort(u.addr),
 			Addr: net.UDPAddrFromAddrPort(dst), Err: os.NewSyscallError("sendto", s.errno)}
+	}
+	if err == nil {
+		u.sentOK(dst)
 	}
 	return true, err
 }

@@ -51,7 +51,7 @@ func TestUDPResponseRouting(t *testing.T) {
 	// whatever a client gets before it was sent to that client.
 	u := b.state.Load().udp[0]
 	for _, c := range []*udpClient{c1, c2} {
-		if err := u.writeTo([]byte("fence"), c.addr()); err != nil {
+		if err := u.writeTo([]byte("fence"), c.addr(), false); err != nil {
 			t.Fatal(err)
 		}
 		var got []string
@@ -250,7 +250,7 @@ func TestUDPWriteTo(t *testing.T) {
 			u := l.state.Load().udp[0]
 			big := strings.Repeat("x", maxUDPPayload)
 			for _, msg := range []string{"small", big} {
-				if err := u.writeTo([]byte(msg), c.addr()); err != nil {
+				if err := u.writeTo([]byte(msg), c.addr(), false); err != nil {
 					t.Fatal(err)
 				}
 				got, from := c.recv()
@@ -265,7 +265,7 @@ func TestUDPWriteTo(t *testing.T) {
 				// A send the kernel refuses (to port 0: EINVAL)
 				// fails as the net package's does.
 				port0 := netip.MustParseAddrPort("127.0.0.1:0")
-				err := u.writeTo([]byte("no"), port0)
+				err := u.writeTo([]byte("no"), port0, false)
 				_, want := u.pc.WriteToUDPAddrPort([]byte("no"), port0)
 				var got, wantErrno syscall.Errno
 				if !errors.As(err, &got) || !errors.As(want, &wantErrno) || got != wantErrno {
@@ -276,7 +276,7 @@ func TestUDPWriteTo(t *testing.T) {
 				}
 			}
 			l.Close()
-			if err := u.writeTo([]byte("late"), c.addr()); !errors.Is(err, net.ErrClosed) {
+			if err := u.writeTo([]byte("late"), c.addr(), false); !errors.Is(err, net.ErrClosed) {
 				t.Errorf("write after Close: %v, want net.ErrClosed", err)
 			}
 		})

@@ -452,7 +452,7 @@ func (s *Store) write(aor string, had bool, bs []location.Binding) error {
 		s.delArgs[0].Value = aor
 		return execStmt(s.stmts.del, s.delArgs[:])
 	}
-	s.buf = appendBindings(s.buf[:0], bs)
+	s.buf = cache.AppendBindings(s.buf[:0], bs)
 	s.putArgs[0].Value = aor
 	s.putArgs[1].Value = latest(bs)
 	s.putArgs[2].Value = int64(len(bs))

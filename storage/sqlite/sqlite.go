@@ -249,7 +249,7 @@ func (s *Store) load(ctx context.Context) error {
 		if err := rows.Scan(&aor, &data); err != nil {
 			return err
 		}
-		bs, err := decodeBindings(aor, data)
+		bs, err := cache.DecodeBindings(aor, data)
 		if err != nil {
 			return fmt.Errorf("bindings of %s: %w", aor, err)
 		}

@@ -97,7 +97,7 @@ func run(args []string) error {
 	fs.IntVar(&h.sipdProcs, "sipd-procs", 1, "sipd's [runtime] max_procs (GOMAXPROCS), as -children is Kamailio's workers; 0: one per CPU")
 	fs.IntVar(&h.kamShmMB, "kam-shm", 4096, "Kamailio shared memory, MB (-m)")
 	fs.IntVar(&h.kamPkgMB, "kam-pkg", 16, "Kamailio private memory per process, MB (-M)")
-	fs.BoolVar(&h.profile, "profile", os.Getenv("PROFILE") == "1", "capture a CPU and an allocs profile of sipd during the fixed-rate stateful run (also PROFILE=1)")
+	fs.BoolVar(&h.profile, "profile", os.Getenv("PROFILE") == "1", "capture a CPU and an allocs profile of sipd in a fixed-rate run of each scenario (also PROFILE=1)")
 	fs.BoolVar(&h.keepRaw, "keep-raw", false, "keep SIPp's per-call rtt files")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -287,8 +287,9 @@ type stepResult struct {
 	rtt                       rttSummary
 	failPct, achieved         float64
 	cpuSec                    float64 // server CPU from the UAC's start to its end
+	sysSec                    float64 // of which system time
 	serverPct, uacPct, uasPct float64 // % of one core over the load phase
-	usPerOp                   float64
+	usPerOp, sysPerOp         float64 // cpuSec and sysSec per successful operation, µs
 	drops                     int64
 	verdict                   string
 	pass                      bool
@@ -351,7 +352,7 @@ func (h *harness) runStep(target string, sc scenario, rate int, dur time.Duratio
 	}
 
 	drops0 := udpDrops()
-	cpu0 := treeCPU(srv.pid())
+	cpu0, sys0 := treeCPUSys(srv.pid())
 	t0 := time.Now()
 	uac, err := startProc(dir, filepath.Join(dir, "uac.out"), h.sipp, uacArgs...)
 	if err != nil {
@@ -399,9 +400,9 @@ func (h *harness) runStep(target string, sc scenario, rate int, dur time.Duratio
 		uac.wait(200 * time.Millisecond)
 	}
 	uac.stop(3 * time.Second)
-	cpu1 := treeCPU(srv.pid())
+	cpu1, sys1 := treeCPUSys(srv.pid())
 	wall := time.Since(t0)
-	res.cpuSec = cpu1 - cpu0
+	res.cpuSec, res.sysSec = cpu1-cpu0, sys1-sys0
 	res.sippRC = uac.cmd.ProcessState.ExitCode()
 	<-profDone
 	if profile && srv.pprof != "" {
@@ -456,6 +457,7 @@ func (h *harness) runStep(target string, sc scenario, rate int, dur time.Duratio
 	}
 	if res.st.ok > 0 {
 		res.usPerOp = res.cpuSec / float64(res.st.ok) * 1e6
+		res.sysPerOp = res.sysSec / float64(res.st.ok) * 1e6
 	}
 	switch {
 	case res.failPct >= h.maxFailPct:
@@ -470,9 +472,9 @@ func (h *harness) runStep(target string, sc scenario, rate int, dur time.Duratio
 	fmt.Fprintf(h.steps, "%s\t%s\t%d\t%d\t%d\t%d\t%.3f\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%d\t%s\n",
 		target, sc.name, rate, res.st.created, res.st.ok, res.st.failed, res.failPct, res.achieved, res.st.retrans,
 		res.rtt.p50, res.rtt.p99, res.serverPct, res.uacPct, res.uasPct, res.usPerOp, res.drops, res.verdict)
-	log.Printf("  %s %s %d/s: ok %d/%d fail %.3f%% achieved %.0f/s p99 %.0f ms; cpu server %.0f%% uac %.0f%% uas %.0f%%; %.1f µs/op; udp drops %d -> %s",
+	log.Printf("  %s %s %d/s: ok %d/%d fail %.3f%% achieved %.0f/s p99 %.0f ms; cpu server %.0f%% uac %.0f%% uas %.0f%%; %.1f µs/op (system %.1f); udp drops %d -> %s",
 		target, sc.name, rate, res.st.ok, res.planned, res.failPct, res.achieved, res.rtt.p99,
-		res.serverPct, res.uacPct, res.uasPct, res.usPerOp, res.drops, res.verdict)
+		res.serverPct, res.uacPct, res.uasPct, res.usPerOp, res.sysPerOp, res.drops, res.verdict)
 	return res, nil
 }
 

@@ -16,8 +16,8 @@ func TestParseStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.ppid != 4200 || st.ticks != 168 {
-		t.Errorf("parseStat = %+v, want ppid 4200, ticks 123+45", st)
+	if st.ppid != 4200 || st.ticks != 168 || st.sys != 45 {
+		t.Errorf("parseStat = %+v, want ppid 4200, ticks 123+45, sys 45", st)
 	}
 	if _, err := parseStat([]byte("4242 (x) S 1")); err == nil {
 		t.Error("a short stat line parsed")

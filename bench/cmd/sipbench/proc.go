@@ -18,6 +18,9 @@ const clkTck = 100
 type procStat struct {
 	ppid  int
 	ticks int64 // utime + stime
+	sys   int64 // stime: the kernel's work for it, with the softirq
+	// work done in its system calls (tick accounting, no IRQ time
+	// accounting: see /proc/config.gz), such as loopback delivery
 }
 
 // parseStat parses the contents of /proc/PID/stat. The command name, in
@@ -39,7 +42,7 @@ func parseStat(b []byte) (procStat, error) {
 	if err1 != nil || err2 != nil || err3 != nil {
 		return procStat{}, fmt.Errorf("stat: bad numbers in %q", b)
 	}
-	return procStat{ppid: ppid, ticks: ut + st}, nil
+	return procStat{ppid: ppid, ticks: ut + st, sys: st}, nil
 }
 
 func readStat(pid int) (procStat, error) {
@@ -81,13 +84,20 @@ func treePIDs(root int) []int {
 // treeCPU is the CPU time (user + system) of root's process tree, in
 // seconds.
 func treeCPU(root int) float64 {
-	var t int64
+	t, _ := treeCPUSys(root)
+	return t
+}
+
+// treeCPUSys is treeCPU and, of it, the system time.
+func treeCPUSys(root int) (total, sys float64) {
+	var t, s int64
 	for _, pid := range treePIDs(root) {
 		if st, err := readStat(pid); err == nil {
 			t += st.ticks
+			s += st.sys
 		}
 	}
-	return float64(t) / clkTck
+	return float64(t) / clkTck, float64(s) / clkTck
 }
 
 // memKB is the memory of a process tree in kB.

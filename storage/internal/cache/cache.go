@@ -3,15 +3,17 @@
 // the sqlite engine keeps it in front of the database so that Lookup, List
 // and Count never touch the disk.
 //
-// The slices it holds are immutable: a change installs a new slice, so a
-// reader may keep a slice it got under a shard's read lock after releasing
-// the lock. Everything it hands out to callers of location.Store is a deep
-// copy.
+// It keeps the bindings of each AOR as one record in the encoding the
+// sqlite engine stores (codec.go), in a string: immutable, so a reader
+// decodes it after releasing the shard's lock, and free of pointers, so
+// the garbage collector does not walk a million bindings. Everything it
+// hands out is decoded afresh: callers own what they get.
 package cache
 
 import (
 	"cmp"
 	"hash/maphash"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -46,8 +48,46 @@ type shard struct {
 	// order: W, then mu.
 	W  sync.Mutex
 	mu sync.RWMutex
-	m  map[string][]location.Binding
+	m  map[string]entry
 	_  [64]byte // keep neighbouring shards' locks off one cache line
+}
+
+// entry is the bindings of an AOR: their record, how many, and the
+// earliest expiry, so that expiry and counting skip the records with
+// nothing expired without decoding them.
+type entry struct {
+	rec string // AppendBindings of the bindings, in Lookup order
+	min int64  // the earliest Expires in Unix ns; MinInt64 for one without
+	n   int
+}
+
+// decode returns e's bindings (all, or those unexpired at now). A record
+// the index wrote always decodes.
+func (e entry) decode(aor string, live bool, now time.Time) []location.Binding {
+	bs, err := decodeRecord(aor, e.rec, live, now.UnixNano())
+	if err != nil {
+		panic("cache: a stored record does not decode: " + err.Error())
+	}
+	if len(bs) == 0 {
+		return nil
+	}
+	return bs
+}
+
+// expiredBy reports whether a binding of e expired at or before now.
+func (e entry) expiredBy(now time.Time) bool { return e.min <= now.UnixNano() }
+
+func newEntry(bs []location.Binding) entry {
+	var buf [512]byte
+	e := entry{rec: string(AppendBindings(buf[:0], bs)), min: math.MaxInt64, n: len(bs)}
+	for i := range bs {
+		exp := int64(math.MinInt64)
+		if !bs[i].Expires.IsZero() {
+			exp = ClampNanos(bs[i].Expires)
+		}
+		e.min = min(e.min, exp)
+	}
+	return e
 }
 
 // New returns an empty index with the given number of shards, rounded up to
@@ -62,7 +102,7 @@ func New(shards int) *Bindings {
 	}
 	c := &Bindings{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]shard, n)}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string][]location.Binding)
+		c.shards[i].m = make(map[string]entry)
 	}
 	return c
 }
@@ -77,32 +117,47 @@ func (c *Bindings) WriteLock(aor string) *sync.Mutex {
 	return &c.shard(aor).W
 }
 
-// Stored returns the bindings stored for aor, expired ones included, in
-// Lookup order. The slice must not be modified.
-func (c *Bindings) Stored(aor string) []location.Binding {
+func (c *Bindings) get(aor string) (entry, bool) {
 	sh := c.shard(aor)
 	sh.mu.RLock()
-	bs := sh.m[aor]
+	e, ok := sh.m[aor]
 	sh.mu.RUnlock()
-	return bs
+	return e, ok
 }
 
-// Lookup returns a copy of the bindings of aor unexpired at now, in Lookup
-// order.
+// Stored returns the bindings stored for aor, expired ones included, in
+// Lookup order.
+func (c *Bindings) Stored(aor string) []location.Binding {
+	e, ok := c.get(aor)
+	if !ok {
+		return nil
+	}
+	return e.decode(aor, false, time.Time{})
+}
+
+// Lookup returns the bindings of aor unexpired at now, in Lookup order.
 func (c *Bindings) Lookup(aor string, now time.Time) []location.Binding {
-	return Unexpired(c.Stored(aor), now)
+	e, ok := c.get(aor)
+	if !ok {
+		return nil
+	}
+	return e.decode(aor, true, now)
 }
 
-// Set installs bs, which must come from Prepare and is owned by c from now
-// on, as the bindings of aor. An empty bs removes aor.
+// Set installs bs, which should come from Prepare, as the bindings of
+// aor; c keeps a copy. An empty bs removes aor.
 func (c *Bindings) Set(aor string, bs []location.Binding) {
+	var e entry
+	if len(bs) > 0 {
+		e = newEntry(bs)
+	}
 	sh := c.shard(aor)
 	sh.mu.Lock()
 	_, had := sh.m[aor]
 	if len(bs) == 0 {
 		delete(sh.m, aor)
 	} else {
-		sh.m[aor] = bs
+		sh.m[aor] = e
 	}
 	sh.mu.Unlock()
 	if had != (len(bs) != 0) {
@@ -116,12 +171,9 @@ func (c *Bindings) ExpiredAORs(now time.Time) []string {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.RLock()
-		for aor, bs := range sh.m {
-			for j := range bs {
-				if !bs[j].Expires.After(now) {
-					aors = append(aors, aor)
-					break
-				}
+		for aor, e := range sh.m {
+			if e.expiredBy(now) {
+				aors = append(aors, aor)
 			}
 		}
 		sh.mu.RUnlock()
@@ -137,30 +189,18 @@ func (c *Bindings) Expire(now time.Time) int {
 		sh := &c.shards[i]
 		sh.W.Lock()
 		sh.mu.Lock()
-		for aor, bs := range sh.m {
-			live := 0
-			for j := range bs {
-				if bs[j].Expires.After(now) {
-					live++
-				}
-			}
-			if live == len(bs) {
+		for aor, e := range sh.m {
+			if !e.expiredBy(now) {
 				continue
 			}
-			n += len(bs) - live
-			if live == 0 {
+			keep := e.decode(aor, true, now)
+			n += e.n - len(keep)
+			if len(keep) == 0 {
 				delete(sh.m, aor)
 				c.gen.Add(1)
 				continue
 			}
-			// Readers may hold bs: build a new slice.
-			keep := make([]location.Binding, 0, live)
-			for j := range bs {
-				if bs[j].Expires.After(now) {
-					keep = append(keep, bs[j])
-				}
-			}
-			sh.m[aor] = keep
+			sh.m[aor] = newEntry(keep)
 		}
 		sh.mu.Unlock()
 		sh.W.Unlock()
@@ -174,12 +214,10 @@ func (c *Bindings) Count(now time.Time) (bindings, aors int) {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.RLock()
-		for _, bs := range sh.m {
-			live := 0
-			for j := range bs {
-				if bs[j].Expires.After(now) {
-					live++
-				}
+		for aor, e := range sh.m {
+			live := e.n
+			if e.expiredBy(now) {
+				live = len(e.decode(aor, true, now))
 			}
 			if live > 0 {
 				bindings += live
@@ -201,18 +239,11 @@ func (c *Bindings) List(now time.Time, offset, limit int) []location.Binding {
 	offset = max(offset, 0)
 	var out []location.Binding
 	for _, aor := range c.sortedKeys() {
-		bs := c.Stored(aor)
-		live := 0
-		for j := range bs {
-			if bs[j].Expires.After(now) {
-				live++
-			}
-		}
-		if offset >= live {
-			offset -= live
+		page := c.Lookup(aor, now)
+		if offset >= len(page) {
+			offset -= len(page)
 			continue
 		}
-		page := Unexpired(bs, now)
 		slices.SortStableFunc(page, func(a, b location.Binding) int {
 			return strings.Compare(a.Contact, b.Contact)
 		})
@@ -266,13 +297,10 @@ func Compare(a, b location.Binding) int {
 }
 
 // Prepare turns the set an Apply fn returned into the form the index
-// stores: a deep copy, each binding's AOR set to aor, monotonic clock
-// readings stripped, in Lookup order.
-//
-// The copy is compact: each binding's strings are copied into one
-// allocation of their own (the registrar's Call-ID and User-Agent are
-// views of the whole REGISTER it parsed, which the index must not keep
-// alive), and the transport names are shared constants.
+// stores: a copy of the slice, each binding's AOR set to aor, monotonic
+// clock readings stripped, the transport names shared constants, in
+// Lookup order. Its strings may still be views of the REGISTER they came
+// from: Set copies them into the record it keeps.
 func Prepare(aor string, next []location.Binding) []location.Binding {
 	if len(next) == 0 {
 		return nil
@@ -281,49 +309,13 @@ func Prepare(aor string, next []location.Binding) []location.Binding {
 	for i := range next {
 		b := next[i]
 		b.AOR = aor
-		compact(&b)
+		b.Transport = Transport(b.Transport)
 		b.Expires = b.Expires.Round(0)
 		b.Updated = b.Updated.Round(0)
 		out[i] = b
 	}
 	slices.SortStableFunc(out, Compare)
 	return out
-}
-
-// compact gives b's strings and Path one backing allocation.
-func compact(b *location.Binding) {
-	n := len(b.Contact) + len(b.Params) + len(b.CallID) + len(b.UserAgent)
-	for _, p := range b.Path {
-		n += len(p)
-	}
-	var path []string
-	if len(b.Path) > 0 {
-		path = make([]string, len(b.Path))
-	}
-	var sb strings.Builder
-	sb.Grow(n)
-	sb.WriteString(b.Contact)
-	sb.WriteString(b.Params)
-	sb.WriteString(b.CallID)
-	sb.WriteString(b.UserAgent)
-	for _, p := range b.Path {
-		sb.WriteString(p)
-	}
-	s := sb.String()
-	take := func(l int) string {
-		v := s[:l]
-		s = s[l:]
-		return v
-	}
-	b.Contact = take(len(b.Contact))
-	b.Params = take(len(b.Params))
-	b.CallID = take(len(b.CallID))
-	b.UserAgent = take(len(b.UserAgent))
-	for i, p := range b.Path {
-		path[i] = take(len(p))
-	}
-	b.Path = path
-	b.Transport = Transport(b.Transport)
 }
 
 // Transport returns the shared constant equal to t when there is one, so

@@ -101,25 +101,31 @@ func TestBindingMemory(t *testing.T) {
 	}
 }
 
-// TestPrepareCompact: Prepare copies the strings of a binding, so the
-// index does not keep the REGISTER they were views of, into one
-// allocation, and changes no value.
-func TestPrepareCompact(t *testing.T) {
+// TestSetKeepsCopy: the index keeps its own copy of a binding, in one
+// record: not the REGISTER its strings were views of, not the caller's
+// Path slice. What it hands back equals what was set, with the transport
+// a shared constant, and is the caller's to change.
+func TestSetKeepsCopy(t *testing.T) {
 	now := time.Now()
 	m := message(7)
 	b := registered(7, m, now)
 	b.Params = ";+sip.instance=\"<urn:uuid:1>\""
 	b.Path = []string{"<sip:p1.example.net;lr>", "<sip:p2.example.net;lr>"}
 	b.Transport = string([]byte("UDP"))
-	got := Prepare("sip:user7@example.com", []location.Binding{b})
+	const aor = "sip:user7@example.com"
+	c := New(1)
+	c.Set(aor, Prepare(aor, []location.Binding{b}))
+	b.Path[0] = "changed"
+	got := c.Lookup(aor, now)
 	if len(got) != 1 {
-		t.Fatalf("Prepare returned %d bindings", len(got))
+		t.Fatalf("Lookup returned %d bindings", len(got))
 	}
 	g := got[0]
 	if g.Contact != b.Contact || g.Params != b.Params || g.CallID != b.CallID || g.UserAgent != b.UserAgent ||
-		len(g.Path) != 2 || g.Path[0] != b.Path[0] || g.Path[1] != b.Path[1] || g.Transport != "UDP" ||
-		g.AOR != "sip:user7@example.com" || !g.Expires.Equal(b.Expires) || g.Source != b.Source {
-		t.Fatalf("Prepare changed the binding:\n%+v\nwant\n%+v", g, b)
+		len(g.Path) != 2 || g.Path[0] != "<sip:p1.example.net;lr>" || g.Path[1] != b.Path[1] || g.Transport != "UDP" ||
+		g.AOR != aor || !g.Expires.Equal(b.Expires) || !g.Updated.Equal(b.Updated) || g.Source != b.Source ||
+		g.Local != b.Local || g.Q != b.Q || g.CSeq != b.CSeq {
+		t.Fatalf("the index changed the binding:\n%+v\nwant\n%+v", g, b)
 	}
 	in := func(s, buf string) bool {
 		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(buf)))
@@ -131,15 +137,15 @@ func TestPrepareCompact(t *testing.T) {
 	if unsafe.StringData(g.Transport) != unsafe.StringData("UDP") {
 		t.Error("transport not shared")
 	}
-	// One backing string: each string follows the previous one.
-	parts := []string{g.Contact, g.Params, g.CallID, g.UserAgent, g.Path[0], g.Path[1]}
-	for i := 1; i < len(parts); i++ {
-		prev := parts[i-1]
-		if unsafe.Add(unsafe.Pointer(unsafe.StringData(prev)), len(prev)) != unsafe.Pointer(unsafe.StringData(parts[i])) {
-			t.Errorf("string %d not packed after string %d", i, i-1)
+	// One record: every string lies in the one the index holds.
+	e, _ := c.get(aor)
+	for i, s := range []string{g.Contact, g.Params, g.CallID, g.UserAgent, g.Path[0], g.Path[1]} {
+		if !in(s, e.rec) {
+			t.Errorf("string %d is not a view of the record", i)
 		}
 	}
-	if &g.Path[0] == &b.Path[0] {
-		t.Error("Path shared with the input")
+	g.Path[1] = "mine"
+	if again := c.Lookup(aor, now); again[0].Path[1] != b.Path[1] {
+		t.Error("a caller's change reached the index")
 	}
 }

@@ -1,4 +1,4 @@
-package sqlite
+package cache
 
 import (
 	"math"
@@ -30,8 +30,8 @@ func codecCases() [][]location.Binding {
 
 func TestCodecRoundTrip(t *testing.T) {
 	for i, bs := range codecCases() {
-		data := appendBindings(nil, bs)
-		got, err := decodeBindings("sip:a@example.com", data)
+		data := AppendBindings(nil, bs)
+		got, err := DecodeBindings("sip:a@example.com", data)
 		if err != nil {
 			t.Fatalf("case %d: decode: %v", i, err)
 		}
@@ -45,18 +45,18 @@ func TestCodecRoundTrip(t *testing.T) {
 }
 
 func TestCodecCorrupt(t *testing.T) {
-	data := appendBindings(nil, codecCases()[2])
+	data := AppendBindings(nil, codecCases()[2])
 	for n := range len(data) {
-		if _, err := decodeBindings("x", data[:n]); err == nil {
+		if _, err := DecodeBindings("x", data[:n]); err == nil {
 			t.Errorf("decoding the first %d of %d bytes succeeded", n, len(data))
 		}
 	}
-	if _, err := decodeBindings("x", append(data, 0)); err == nil {
+	if _, err := DecodeBindings("x", append(data, 0)); err == nil {
 		t.Error("decoding with a trailing byte succeeded")
 	}
 	bad := append([]byte{}, data...)
 	bad[0] = 2
-	if _, err := decodeBindings("x", bad); err == nil {
+	if _, err := DecodeBindings("x", bad); err == nil {
 		t.Error("decoding an unknown version succeeded")
 	}
 }
@@ -65,14 +65,14 @@ func TestCodecCorrupt(t *testing.T) {
 // decodes encodes to something that decodes the same.
 func FuzzDecodeBindings(f *testing.F) {
 	for _, bs := range codecCases() {
-		f.Add(appendBindings(nil, bs))
+		f.Add(AppendBindings(nil, bs))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		bs, err := decodeBindings("x", data)
+		bs, err := DecodeBindings("x", data)
 		if err != nil {
 			return
 		}
-		again, err := decodeBindings("x", appendBindings(nil, bs))
+		again, err := DecodeBindings("x", AppendBindings(nil, bs))
 		if err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
