@@ -281,6 +281,15 @@ func (h *Header) Fields() iter.Seq[HeaderField] {
 }
 
 func (h *Header) index(k hkind, name string) int {
+	if k != hUnknown {
+		// The usual case, a known field: one byte compared per line.
+		for i := range h.fields {
+			if h.fields[i].kind == k {
+				return i
+			}
+		}
+		return -1
+	}
 	for i := range h.fields {
 		if h.fields[i].is(k, name) {
 			return i
