@@ -16,11 +16,11 @@ import (
 // the budgets hold without it only (test.sh runs ./proxy once without
 // -race).
 const (
-	statelessForwardAllocs  = 9  // parse + §16.11 forward of an INVITE
-	statefulForwardAllocs   = 13 // parse + server tx + §16.6 forward with a client tx
-	statefulResponseAllocs  = 8  // parse + §16.7 of a 180 and a 200, upstream; the server tx keeps the 180 as it is
-	statefulInDialogAllocs  = 16 // ACK (stray, §16.11) and BYE (§16.6) of a call
-	statelessInDialogAllocs = 10 // ACK and BYE through the stateless proxy
+	statelessForwardAllocs  = 8  // parse + §16.11 forward of an INVITE
+	statefulForwardAllocs   = 12 // parse + server tx + §16.6 forward with a client tx
+	statefulResponseAllocs  = 6  // parse + §16.7 of a 180 and a 200, upstream; the server tx keeps the 180 as it is
+	statefulInDialogAllocs  = 14 // ACK (stray, §16.11) and BYE (§16.6) of a call
+	statelessInDialogAllocs = 8  // ACK and BYE through the stateless proxy
 )
 
 func TestAllocBudgetStatelessForward(t *testing.T) {

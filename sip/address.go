@@ -102,6 +102,74 @@ func parseAddress(s string) (Address, *ParseError) {
 	return a, a.parseNameAddr(s[:end], lt)
 }
 
+// addrParams finds the header parameters of an address as ParseAddress
+// would, by the same rules, without parsing the URI and display name: the
+// parameters after the closing ">" of a name-addr, or those after an
+// addr-spec (RFC 3261 §20.10). ok is false when s is not shaped as an
+// address (no closing quote or ">", no scheme, text after the URI that is
+// not parameters).
+func addrParams(s string) (p Params, ok bool) {
+	i, end := 0, len(s)
+	for i < end && isLWS(s[i]) {
+		i++
+	}
+	for end > i && isLWS(s[end-1]) {
+		end--
+	}
+	s = s[:end]
+	if i == end || s[i:] == "*" {
+		return "", i < end
+	}
+	lt := -1
+	if s[i] == '"' {
+		q, _ := addrQuotedEnd(s, i)
+		if q < 0 {
+			return "", false
+		}
+		lt = addrSkipLWS(s, q)
+		if lt == end || s[lt] != '<' {
+			return "", false
+		}
+	} else {
+		lt = addrFindLT(s, i)
+	}
+	var j int
+	if lt >= 0 {
+		gt := strings.IndexByte(s[lt+1:], '>')
+		if gt < 0 {
+			return "", false
+		}
+		j = lt + 1 + gt + 1
+	} else {
+		// An addr-spec ends as parseAddrSpec ends it: at the first ';' or
+		// LWS after the userinfo of a sip or sips URI.
+		j = i
+		for j < end && uriClass[s[j]]&ucScheme != 0 {
+			j++
+		}
+		if j == end || s[j] != ':' {
+			return "", false
+		}
+		j++
+		if scheme := s[i : j-1]; strings.EqualFold(scheme, uriSchemeSIP) || strings.EqualFold(scheme, uriSchemeSIPS) {
+			if at := uriUserinfoEnd(s, j); at >= 0 {
+				j = at + 1
+			}
+		}
+		for j < end && s[j] != ';' && !isLWS(s[j]) {
+			j++
+		}
+	}
+	k := addrSkipLWS(s, j)
+	if k == end {
+		return "", true
+	}
+	if s[k] != ';' {
+		return "", false
+	}
+	return Params(s[k:]), true
+}
+
 // addrFindLT returns the index of the first '<' at or after s[i] that is
 // not inside a quoted-string, or -1.
 func addrFindLT(s string, i int) int {

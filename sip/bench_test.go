@@ -126,3 +126,26 @@ func BenchmarkParseVia(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkProxyResponse is a proxy's handling of a response, as the
+// transport and a stateless proxy do it (RFC 3261 §18.1.2, §16.7): parse,
+// validate, read the top Via, remove it, serialize.
+func BenchmarkProxyResponse(b *testing.B) {
+	data := []byte(sampleResponse)
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := ParseResponse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Validate(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.TopVia(); err != nil {
+			b.Fatal(err)
+		}
+		r.PopVia()
+		buf = r.AppendTo(buf[:0])
+	}
+}

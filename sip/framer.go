@@ -76,7 +76,7 @@ func (f *Framer) Next() (msg []byte, ping bool, err error) {
 		if len(data) == 0 {
 			return nil, false, nil
 		}
-		end := headerSectionEnd(data[max(f.scan-3, 0):])
+		end, _ := headerSectionEnd(data[max(f.scan-3, 0):])
 		if end < 0 {
 			if len(data) > f.max() {
 				return nil, false, f.fail(ErrTooLarge)

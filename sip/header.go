@@ -281,6 +281,15 @@ func (h *Header) Fields() iter.Seq[HeaderField] {
 }
 
 func (h *Header) index(k hkind, name string) int {
+	if k != hUnknown {
+		// The usual case, a known field: one byte compared per line.
+		for i := range h.fields {
+			if h.fields[i].kind == k {
+				return i
+			}
+		}
+		return -1
+	}
 	for i := range h.fields {
 		if h.fields[i].is(k, name) {
 			return i
@@ -452,7 +461,11 @@ func (h *Header) del(k hkind, name string, from int) bool {
 	j := from
 	for i := from; i < len(h.fields); i++ {
 		if !h.fields[i].is(k, name) {
-			h.fields[j] = h.fields[i]
+			if j != i {
+				// Fields that stay in place are not rewritten: a
+				// struct copy into the heap costs write barriers.
+				h.fields[j] = h.fields[i]
+			}
 			j++
 		}
 	}

@@ -12,6 +12,11 @@ var (
 	hnvUnres     [256]bool // hnv-unreserved
 	userUnres    [256]bool // user-unreserved
 	passwordOnly [256]bool // characters password allows beside unreserved
+
+	// genValueChars: a gen-value that is not a quoted-string (token,
+	// hostname, IPv4 address) or an IPv6 address as Via's received
+	// parameter carries it, unbracketed (RFC 3261 §20.42).
+	genValueChars [256]bool
 )
 
 func init() {
@@ -48,6 +53,8 @@ func init() {
 	for _, c := range []byte("&=+$,") {
 		passwordOnly[c] = true
 	}
+	genValueChars = tokenChars
+	genValueChars[':'] = true
 }
 
 func setAll(c byte) {
@@ -170,8 +177,23 @@ func nextValue(s string) (v, rest string, ok bool) {
 // splitValue is nextValue that also tells whether a comma was found, so that
 // an empty element after a trailing comma is not lost.
 func splitValue(s string) (v, rest string, more, ok bool) {
+	if strings.IndexByte(s, ',') < 0 && strings.IndexByte(s, '"') < 0 {
+		// One element, as most values are: found with the vectorized
+		// IndexByte rather than a loop over every byte. It is
+		// unterminated when a '<' is not closed by a later '>'.
+		ok = strings.IndexByte(s, '<') < 0 || strings.LastIndexByte(s, '<') < strings.LastIndexByte(s, '>')
+		return trimLWS(s), "", false, ok
+	}
+	return splitValueLoop(s)
+}
+
+// splitValueLoop is splitValue byte by byte.
+func splitValueLoop(s string) (v, rest string, more, ok bool) {
 	angle := false
 	for i := 0; i < len(s); i++ {
+		if !valueSpecial[s[i]] {
+			continue
+		}
 		switch s[i] {
 		case '"':
 			if angle {
@@ -194,6 +216,9 @@ func splitValue(s string) (v, rest string, more, ok bool) {
 	}
 	return trimLWS(s), "", false, !angle
 }
+
+// valueSpecial marks the bytes splitValue acts on.
+var valueSpecial = [256]bool{'"': true, '<': true, '>': true, ',': true}
 
 // unhex returns the value of a hex digit, or 0xff for any other byte.
 func unhex(c byte) byte {

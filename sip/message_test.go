@@ -438,8 +438,8 @@ func TestValidateAllocs(t *testing.T) {
 	}
 }
 
-// TestValidateKeepsTopVia: Validate, which parses every Via, keeps the top
-// one, so that TopVia after it parses nothing; the Via kept is the first
+// TestValidateKeepsTopVia: Validate, which parses the top Via, keeps it,
+// so that TopVia after it parses nothing; the Via kept is the first
 // value of the first Via field, and one that does not parse is not kept.
 func TestValidateKeepsTopVia(t *testing.T) {
 	two := strings.Replace(sampleInvite, "Via: ", "Via: SIP/2.0/TCP top.example.com;branch=z9hG4bKtop, SIP/2.0/UDP second.example.com;branch=z9hG4bK2\r\nVia: ", 1)

@@ -19,6 +19,9 @@ type Params string
 // LWS allowed). It returns name and value trimmed of LWS, whether the
 // parameter had "=", and the rest starting at the next ';'.
 func nextParam(p string) (name, value string, hasValue bool, rest string, ok bool) {
+	if n, v, hv, r, tok := tokenParam(p); tok {
+		return n, v, hv, r, true
+	}
 	p = trimLeftLWS(p)
 	if p == "" || p[0] != ';' {
 		return "", "", false, "", false
@@ -52,6 +55,63 @@ func nextParam(p string) (name, value string, hasValue bool, rest string, ok boo
 	return name, value, hasValue, p[end:], true
 }
 
+// tokenParam takes the usual form of a parameter, ";" token [ "=" value ]
+// with no LWS, the value made of token characters and ':' (a token, a
+// host name, an IPv4 or unbracketed IPv6 address), up to the next ';' or
+// the end. ok is false for any other form, which nextParam then takes
+// apart; a parameter tokenParam takes is a well-formed generic-param
+// (RFC 3261 §25.1), so callers need not check it again.
+func tokenParam(p string) (name, value string, hasValue bool, rest string, ok bool) {
+	if len(p) < 2 || p[0] != ';' {
+		return "", "", false, "", false
+	}
+	i := 1
+	for i < len(p) && tokenChars[p[i]] {
+		i++
+	}
+	if i == 1 {
+		return "", "", false, "", false
+	}
+	if i == len(p) || p[i] == ';' {
+		return p[1:i], "", false, p[i:], true
+	}
+	if p[i] != '=' {
+		return "", "", false, "", false
+	}
+	j := i + 1
+	for j < len(p) && genValueChars[p[j]] {
+		j++
+	}
+	if j == i+1 || j < len(p) && p[j] != ';' {
+		return "", "", false, "", false
+	}
+	return p[1:i], p[i+1 : j], true, p[j:], true
+}
+
+// checkParam splits the first parameter off p, which starts at a ';' or
+// LWS, as nextParam does, and checks it as a generic-param (RFC 3261
+// §25.1): reason is "" when it is well formed.
+func checkParam(p string) (name, value, rest, reason string) {
+	if n, v, _, r, ok := tokenParam(p); ok {
+		return n, v, r, ""
+	}
+	name, value, hasValue, rest, ok := nextParam(p)
+	switch {
+	case !ok:
+		if p = trimLeftLWS(p); p != "" && p[0] != ';' {
+			return "", "", "", "junk after parameters"
+		}
+		return "", "", "", "unterminated quoted-string in parameter"
+	case name == "":
+		return "", "", "", "empty parameter"
+	case !isToken(name):
+		return "", "", "", "malformed parameter name"
+	case hasValue && !isGenValue(value):
+		return "", "", "", "malformed parameter value"
+	}
+	return name, value, rest, ""
+}
+
 func trimLeftLWS(s string) string {
 	i := 0
 	for i < len(s) && isLWS(s[i]) {
@@ -82,6 +142,39 @@ func (p Params) All() iter.Seq2[string, string] {
 // is present. A parameter without a value gives "" and true.
 func (p Params) Get(name string) (string, bool) {
 	s := string(p)
+	if strings.IndexByte(s, '"') < 0 {
+		return getUnquoted(s, name)
+	}
+	return getLoop(s, name)
+}
+
+// getUnquoted is Get for parameters without quoted-strings, where every
+// ';' starts a parameter: it hops from one to the next with IndexByte and
+// looks only at names, as nextParam would split them.
+func getUnquoted(s, name string) (string, bool) {
+	for {
+		s = trimLeftLWS(s)
+		if s == "" || s[0] != ';' {
+			return "", false
+		}
+		s = s[1:]
+		end := strings.IndexByte(s, ';')
+		if end < 0 {
+			end = len(s)
+		}
+		n, v := s[:end], ""
+		if eq := strings.IndexByte(n, '='); eq >= 0 {
+			n, v = n[:eq], n[eq+1:]
+		}
+		if n = trimLWS(n); len(n) == len(name) && strings.EqualFold(n, name) {
+			return trimLWS(v), true
+		}
+		s = s[end:]
+	}
+}
+
+// getLoop is Get parameter by parameter.
+func getLoop(s, name string) (string, bool) {
 	for {
 		n, v, _, rest, ok := nextParam(s)
 		if !ok {
@@ -171,21 +264,9 @@ func (p Params) check() string {
 		if s == "" {
 			return ""
 		}
-		name, value, hasValue, rest, ok := nextParam(s)
-		if !ok {
-			if s[0] != ';' {
-				return "junk after parameters"
-			}
-			return "unterminated quoted-string in parameter"
-		}
-		if !isToken(name) {
-			if name == "" {
-				return "empty parameter"
-			}
-			return "malformed parameter name"
-		}
-		if hasValue && !isGenValue(value) {
-			return "malformed parameter value"
+		_, _, rest, reason := checkParam(s)
+		if reason != "" {
+			return reason
 		}
 		s = rest
 	}
@@ -205,10 +286,5 @@ func isGenValue(v string) bool {
 	}
 	// token, hostname or IPv4 address, or an IPv6 address as Via's
 	// received parameter carries it, unbracketed (RFC 3261 §20.42).
-	for i := 0; i < len(v); i++ {
-		if !tokenChars[v[i]] && v[i] != ':' {
-			return false
-		}
-	}
-	return true
+	return allIn(v, &genValueChars)
 }

@@ -172,12 +172,26 @@ func (h *Header) address(k hkind, bit uint8, tag *string) (Address, error) {
 }
 
 // tag returns the tag of From or To, from the cache when it is there.
+// Only the header parameters are found and checked, not the URI and
+// display name before them: matching a transaction or a dialog needs the
+// tag alone (RFC 3261 §12.1, §17.2.3), and a proxy passes a From or To it
+// does not otherwise read on unchanged (§16.3 step 1). Request.Validate
+// has checked the whole of a request's From and To.
 func (h *Header) tag(k hkind, bit uint8, tag *string) string {
 	if h.cache.have&bit != 0 {
 		return *tag
 	}
-	a, _ := h.address(k, bit, tag)
-	return a.Tag()
+	i := h.index(k, "")
+	if i < 0 {
+		return ""
+	}
+	p, ok := addrParams(h.fields[i].Value)
+	if !ok || p.check() != "" {
+		return ""
+	}
+	*tag, _ = p.Get("tag")
+	h.cache.have |= bit
+	return *tag
 }
 
 // withHeader names the header a *ParseError came from.

@@ -186,10 +186,8 @@ func (u *URI) parseSIP(s string, p int) *ParseError {
 			// RFC 3261 §19.1.2 Table 1: the host is mandatory.
 			return uriErr(s, p, "missing host")
 		}
-		if !uriIsHostname(s[hs:p]) {
-			if _, ok := uriIPv4(s[hs:p]); !ok {
-				return uriErr(s, hs, "malformed host")
-			}
+		if !uriHostnameOrIPv4(s[hs:p]) {
+			return uriErr(s, hs, "malformed host")
 		}
 	}
 	u.Host = s[hs:p]
@@ -289,29 +287,43 @@ func uriAll(s string, class uint16) bool {
 //	domainlabel = alphanum / alphanum *( alphanum / "-" ) alphanum
 //	toplabel    = ALPHA / ALPHA *( alphanum / "-" ) alphanum
 func uriIsHostname(h string) bool {
-	if strings.HasSuffix(h, ".") {
-		h = h[:len(h)-1]
+	if n := len(h); n > 0 && h[n-1] == '.' {
+		h = h[:n-1]
 	}
 	if h == "" {
 		return false
 	}
-	start := 0 // of the current label
-	for i := 0; ; i++ {
-		if i < len(h) && h[i] != '.' {
-			if uriClass[h[i]]&(ucAlpha|ucDigit) == 0 && h[i] != '-' {
+	// One pass: prev is the byte before h[i] ('.' at the start), top the
+	// start of the last label.
+	prev, top := byte('.'), 0
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if uriClass[c]&(ucAlpha|ucDigit) == 0 {
+			switch {
+			case c == '-' && prev != '.':
+			case c == '.' && prev != '.' && prev != '-':
+				top = i + 1
+			default:
 				return false
 			}
-			continue
 		}
-		label := h[start:i]
-		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		if i == len(h) {
-			return uriClass[label[0]]&ucAlpha != 0 // toplabel
-		}
-		start = i + 1
+		prev = c
 	}
+	// The last label is not empty ("a..") and is a toplabel.
+	return prev != '-' && prev != '.' && uriClass[h[top]]&ucAlpha != 0
+}
+
+// uriHostnameOrIPv4 reports whether h is a hostname or an IPv4address
+// (RFC 3261 §25.1). A host that starts with a digit is tried as an
+// address first: it mostly is one, and a hostname check would read it
+// to its end before failing.
+func uriHostnameOrIPv4(h string) bool {
+	if h != "" && uriClass[h[0]]&ucDigit != 0 {
+		if _, ok := uriIPv4(h); ok {
+			return true
+		}
+	}
+	return uriIsHostname(h)
 }
 
 // uriIPv4 parses an IPv4address. RFC 5954 §4.1 replaces the 1*3DIGIT octets

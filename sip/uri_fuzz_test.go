@@ -113,9 +113,17 @@ func FuzzParseAddress(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := ParseAddress(s)
+		wp, wok := wellFormedAddress(s)
+		if wok && (err != nil || wp != a.Params) {
+			t.Fatalf("wellFormedAddress(%q) = %q, but ParseAddress gives %q, %v", s, wp, a.Params, err)
+		}
 		if err != nil {
 			uriCheckParseError(t, s, err)
 			return
+		}
+		// The tag look-up finds the parameters ParseAddress found.
+		if p, ok := addrParams(s); !ok || p != a.Params {
+			t.Fatalf("addrParams(%q) = %q, %v; ParseAddress found %q", s, p, ok, a.Params)
 		}
 		out := a.String()
 		a2, err := ParseAddress(out)

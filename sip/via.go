@@ -26,6 +26,17 @@ type Via struct {
 // §20.42); parameters must be well formed (no empty ";;", RFC 4475
 // §3.1.2.1).
 func ParseVia(s string) (Via, error) {
+	if v, ok := parseViaUsual(s); ok {
+		if err := v.checkParams(); err != nil {
+			return Via{}, err
+		}
+		return v, nil
+	}
+	return parseViaGrammar(s)
+}
+
+// parseViaGrammar is ParseVia for any form the grammar allows.
+func parseViaGrammar(s string) (Via, error) {
 	var v Via
 	s = trimLWS(s)
 	name, rest, ok := cutSlash(s)
@@ -69,6 +80,50 @@ func ParseVia(s string) (Via, error) {
 	}
 	v.Transport, v.Host, v.Port = transport, host, port
 	return v, nil
+}
+
+// parseViaUsual takes a via-parm in the form every element writes,
+// "SIP/2.0/" transport SP host [ ":" port ] params, with a host name or
+// IPv4 address and no other white space, in one pass; the parameters are
+// left for checkParams. ok is false for any other form, which ParseVia
+// takes apart as the grammar allows, to the same Via.
+func parseViaUsual(s string) (v Via, ok bool) {
+	const proto = Version + "/"
+	if len(s) <= len(proto) || s[:len(proto)] != proto || isLWS(s[len(s)-1]) {
+		return v, false
+	}
+	i := len(proto)
+	for i < len(s) && tokenChars[s[i]] {
+		i++
+	}
+	if i == len(proto) || i == len(s) || s[i] != ' ' {
+		return v, false
+	}
+	transport := s[len(proto):i]
+	i++
+	hs := i
+	for i < len(s) && uriClass[s[i]]&ucHost != 0 {
+		i++
+	}
+	host := s[hs:i]
+	if !uriHostnameOrIPv4(host) {
+		return v, false
+	}
+	if i < len(s) && s[i] == ':' {
+		ps := i + 1
+		for i = ps; i < len(s) && uriClass[s[i]]&ucDigit != 0; i++ {
+		}
+		n, isPort := parseUint(s[ps:i], 65535)
+		if !isPort || n == 0 {
+			return v, false
+		}
+		v.Port = int(n)
+	}
+	if i < len(s) && s[i] != ';' {
+		return v, false
+	}
+	v.Proto, v.Transport, v.Host, v.Params = Version, transport, host, Params(s[i:])
+	return v, true
 }
 
 func viaErr(reason string) error { return &ParseError{Header: "Via", Offset: -1, Reason: reason} }
@@ -133,21 +188,9 @@ func (v *Via) checkParams() error {
 		if s == "" {
 			break
 		}
-		name, val, hasValue, rest, ok := nextParam(s)
-		if !ok {
-			if s[0] != ';' {
-				return viaErr("junk after parameters")
-			}
-			return viaErr("unterminated quoted-string in parameter")
-		}
-		if !isToken(name) {
-			if name == "" {
-				return viaErr("empty parameter")
-			}
-			return viaErr("malformed parameter name")
-		}
-		if hasValue && !isGenValue(val) {
-			return viaErr("malformed parameter value")
+		name, val, rest, reason := checkParam(s)
+		if reason != "" {
+			return viaErr(reason)
 		}
 		s = rest
 		if bad == "" && !viaParamOK(name, val) {
@@ -188,10 +231,21 @@ func viaParamOK(name, val string) bool {
 		}
 	case 8: // received
 		if strings.EqualFold(name, "received") {
-			return validIPAddr(strings.Trim(val, "[]"))
+			return validIPAddr(trimBrackets(val))
 		}
 	}
 	return true
+}
+
+// trimBrackets is strings.Trim(s, "[]") without building a cutset.
+func trimBrackets(s string) string {
+	for s != "" && (s[0] == '[' || s[0] == ']') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == '[' || s[len(s)-1] == ']') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // validIPAddr reports whether s is an IP address as netip.ParseAddr takes

@@ -52,7 +52,7 @@ func (l *Layer) receiveRequest(req *sip.Request, src Source) {
 		l.reject(req, err, src)
 		return
 	}
-	v, _ := req.TopVia() // Validate parsed every Via
+	v, _ := req.TopVia() // Validate parsed it
 	stampVia(&req.Header, v, src.Remote)
 	l.h.HandleInbound(&Inbound{Msg: req, Source: src})
 }
@@ -209,7 +209,7 @@ func (l *Layer) receiveResponse(resp *sip.Response, src Source) {
 		l.log.Debug("drop: malformed response", "remote", src.Remote, "err", err)
 		return
 	}
-	v, _ := resp.TopVia()
+	v, _ := resp.TopVia() // Validate parsed it
 	if !l.state.Load().ours(&v) {
 		l.log.Debug("drop: response for another sent-by", "remote", src.Remote, "sent_by", v.SentBy())
 		return
