@@ -154,6 +154,12 @@ type Store struct {
 	// it is for Kamailio operators who keep usrloc in memory or write it
 	// back later. Default "normal".
 	Synchronous string `toml:"synchronous"`
+	// CommitDelay is how long the store waits, when a write comes to it
+	// idle, for others to share its commit (as PostgreSQL's commit_delay):
+	// a commit costs about as much as the rest of a REGISTER, and a
+	// REGISTER is answered only once its commit is done. "0s" commits each
+	// lone write at once. Default "1ms".
+	CommitDelay Duration `toml:"commit_delay"`
 }
 
 // Proxy is the [proxy] table of the configuration.
@@ -272,7 +278,7 @@ func Default() Config {
 			MaxExpires:     Duration{86400 * time.Second},
 			MaxContacts:    0,
 		},
-		Store:   Store{Synchronous: SyncNormal},
+		Store:   Store{Synchronous: SyncNormal, CommitDelay: Duration{time.Millisecond}},
 		DNS:     DNS{Servers: []string{}, Timeout: Duration{2 * time.Second}},
 		Runtime: Runtime{GCPercent: 200, MemoryLimitMB: 0},
 	}

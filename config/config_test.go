@@ -121,7 +121,7 @@ max_procs = 1
 					MaxExpires:     Duration{2 * time.Hour},
 					MaxContacts:    5,
 				},
-				Store:   Store{Synchronous: SyncNormal},
+				Store:   Store{Synchronous: SyncNormal, CommitDelay: Duration{time.Millisecond}},
 				DNS:     DNS{Servers: []string{}, Timeout: Duration{2 * time.Second}},
 				Runtime: Runtime{GCPercent: 400, MemoryLimitMB: 512, MaxProcs: 1},
 			}
@@ -133,6 +133,15 @@ max_procs = 1
 		check: func(c *Config) error {
 			if c.Store.Synchronous != SyncFull {
 				return fmt.Errorf("synchronous = %q", c.Store.Synchronous)
+			}
+			return nil
+		},
+	}, {
+		name: "store commit delay off",
+		text: "[store]\ncommit_delay = \"0s\"\n",
+		check: func(c *Config) error {
+			if c.Store.CommitDelay.Duration != 0 {
+				return fmt.Errorf("commit_delay = %v", c.Store.CommitDelay)
 			}
 			return nil
 		},
@@ -348,6 +357,10 @@ max_procs = 1
 		name: "bad store synchronous",
 		text: "[store]\nsynchronous = \"sometimes\"\n",
 		want: []string{`2:15: store.synchronous ~ want "normal" or "full"`},
+	}, {
+		name: "store commit delay too long",
+		text: "[store]\ncommit_delay = \"1s\"\n",
+		want: []string{"2:16: store.commit_delay ~ 1s: want 0s to 100ms"},
 	}, {
 		name: "several errors at once, in the file's order",
 		text: `listen = ["udp:0.0.0.0:5060", "tls:0.0.0.0:5061", "bogus"]

@@ -148,6 +148,9 @@ func (c *Config) validate() Errors {
 	default:
 		v.add("store.synchronous", -1, `%q: want "normal" or "full"`, c.Store.Synchronous)
 	}
+	if d := c.Store.CommitDelay.Duration; d < 0 || d > 100*time.Millisecond {
+		v.add("store.commit_delay", -1, "%v: want 0s to 100ms", d)
+	}
 	for i, r := range c.Proxy.Routes {
 		if r.Domain == "" && r.Prefix == "" {
 			v.add("proxy.routes", i, "route %d: want a domain, a prefix or both", i+1)

@@ -181,7 +181,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready func(
 	if cfg.Store.Synchronous == config.SyncFull {
 		sync = sqlite.SyncFull
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "sipd.db"), sqlite.Options{Synchronous: sync})
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "sipd.db"), sqlite.Options{Synchronous: sync,
+		CommitDelay: cfg.Store.CommitDelay.Duration})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}

@@ -26,8 +26,10 @@
 // batch), and its new set is written with prepared statements. After the
 // single COMMIT the writer updates the in-memory index and only then
 // releases all the waiting callers. A batch closes when the queue is empty
-// or full, so a lone REGISTER is not delayed and a flood of them shares
-// commits. When a batch's transaction fails, every Apply in it fails and
+// or full, so a flood of REGISTERs shares commits. A lone one waits
+// Options.CommitDelay (sipd: 1 ms) for others before it commits, so that
+// at moderate rates, when the queue empties between REGISTERs, they share
+// commits too. When a batch's transaction fails, every Apply in it fails and
 // nothing of it is kept.
 //
 // Because the writer owns the location tables, only one Store may have a

@@ -157,8 +157,12 @@ func (s *Store) submit(r *request) error {
 		// Let the goroutines that are ready run first: under load they
 		// are REGISTERs on their way here, which then share our commit
 		// (it costs about as much as the rest of a REGISTER); on an idle
-		// server there are none, and this costs nothing.
-		runtime.Gosched()
+		// server there are none, and this costs nothing. With a commit
+		// delay, wait that long for more to join (gather).
+		if s.delay == 0 {
+			runtime.Gosched()
+		}
+		s.gather()
 		s.commitPending()
 		s.wmu.Unlock()
 		// A request queued while we committed found wmu held: its
@@ -178,6 +182,21 @@ func (s *Store) submit(r *request) error {
 		<-r.done
 	}
 	return nil
+}
+
+// gather waits Options.CommitDelay when one request is queued, so that
+// others arriving meanwhile share its commit; with more queued, the batch
+// is already shared and goes at once. s.wmu must be held.
+func (s *Store) gather() {
+	if s.delay <= 0 {
+		return
+	}
+	s.mu.Lock()
+	lone := len(s.pending) == 1
+	s.mu.Unlock()
+	if lone {
+		time.Sleep(s.delay)
+	}
 }
 
 func (s *Store) hasPending() bool {
@@ -297,6 +316,7 @@ func execStmt(st stmt, args []driver.NamedValue) error {
 func (s *Store) loop() {
 	for range s.kick {
 		s.wmu.Lock()
+		s.gather()
 		for s.commitPending() {
 		}
 		if s.closed.Load() && !s.hasPending() {

@@ -618,3 +618,46 @@ func TestUsersInMemory(t *testing.T) {
 		t.Error("another process's change did not empty the memory")
 	}
 }
+
+// TestCommitDelay: with a commit delay, a lone Apply waits that long for
+// others, and Applies made within it share its transaction.
+func TestCommitDelay(t *testing.T) {
+	ctx := context.Background()
+	const delay = 50 * time.Millisecond
+	s, _ := openTemp(t, Options{CommitDelay: delay})
+	exp := time.Now().Add(time.Hour)
+	add := func(aor string) error {
+		_, err := s.Apply(ctx, aor, func(cur []location.Binding) ([]location.Binding, error) {
+			return append(cur, location.Binding{Contact: "sip:c@192.0.2.1", Expires: exp}), nil
+		})
+		return err
+	}
+	start := time.Now()
+	if err := add("sip:lone@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < delay {
+		t.Errorf("a lone Apply committed after %v; want at least the delay, %v", d, delay)
+	}
+	before := s.commits.Load()
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			if err := add(fmt.Sprintf("sip:u%d@example.com", i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if c := s.commits.Load() - before; c > 2 {
+		t.Errorf("10 Applies within the delay took %d transactions; want 1 (2 if one came late)", c)
+	}
+	for i := range 10 {
+		if bs, _ := s.Lookup(ctx, fmt.Sprintf("sip:u%d@example.com", i)); len(bs) != 1 {
+			t.Errorf("u%d: %d bindings after its Apply returned", i, len(bs))
+		}
+	}
+	if _, err := Open(ctx, filepath.Join(t.TempDir(), "x.db"), Options{CommitDelay: -1}); err == nil {
+		t.Error("a negative commit delay was accepted")
+	}
+}
