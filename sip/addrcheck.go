@@ -22,14 +22,7 @@ import "strings"
 // IPv4 address, an optional port and uri-parameters without escapes, and
 // header parameters as tokenParam takes them.
 func wellFormedAddress(s string) (Params, bool) {
-	i, end := 0, len(s)
-	for i < end && isLWS(s[i]) {
-		i++
-	}
-	for end > i && isLWS(s[end-1]) {
-		end--
-	}
-	s = s[:end]
+	s, i, end := lwsBounds(s)
 	if i == end {
 		return "", false
 	}

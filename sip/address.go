@@ -102,6 +102,19 @@ func parseAddress(s string) (Address, *ParseError) {
 	return a, a.parseNameAddr(s[:end], lt)
 }
 
+// lwsBounds cuts the linear white space at the end of s and reports where
+// the rest starts after the leading white space, and where it ends.
+func lwsBounds(s string) (cut string, start, end int) {
+	start, end = 0, len(s)
+	for start < end && isLWS(s[start]) {
+		start++
+	}
+	for end > start && isLWS(s[end-1]) {
+		end--
+	}
+	return s[:end], start, end
+}
+
 // addrParams finds the header parameters of an address as ParseAddress
 // would, by the same rules, without parsing the URI and display name: the
 // parameters after the closing ">" of a name-addr, or those after an
@@ -109,14 +122,7 @@ func parseAddress(s string) (Address, *ParseError) {
 // address (no closing quote or ">", no scheme, text after the URI that is
 // not parameters).
 func addrParams(s string) (p Params, ok bool) {
-	i, end := 0, len(s)
-	for i < end && isLWS(s[i]) {
-		i++
-	}
-	for end > i && isLWS(s[end-1]) {
-		end--
-	}
-	s = s[:end]
+	s, i, end := lwsBounds(s)
 	if i == end || s[i:] == "*" {
 		return "", i < end
 	}
