@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"net/netip"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sipd/sipd/sip"
@@ -117,55 +118,67 @@ func TestViaValue(t *testing.T) {
 // DeadlineExceeded; Done closes at the deadline, or at once when asked
 // after it; cancel ends it with Canceled.
 func TestDeadlineCtx(t *testing.T) {
-	c, cancel := withDeadline(time.Hour)
-	if d, ok := c.Deadline(); !ok || time.Until(d) < 59*time.Minute {
-		t.Errorf("Deadline %v %v", d, ok)
-	}
-	if c.Err() != nil || c.Value("k") != nil {
-		t.Error("ended early")
-	}
-	done := c.Done()
-	cancel()
-	select {
-	case <-done:
-	default:
-		t.Fatal("Done not closed by cancel")
-	}
-	if !errors.Is(c.Err(), context.Canceled) {
-		t.Errorf("Err %v after cancel", c.Err())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		c, cancel := withDeadline(time.Hour)
+		if d, ok := c.Deadline(); !ok || time.Until(d) != time.Hour {
+			t.Errorf("Deadline %v %v", d, ok)
+		}
+		if c.Err() != nil || c.Value("k") != nil {
+			t.Error("ended early")
+		}
+		done := c.Done()
+		cancel()
+		select {
+		case <-done:
+		default:
+			t.Fatal("Done not closed by cancel")
+		}
+		if !errors.Is(c.Err(), context.Canceled) {
+			t.Errorf("Err %v after cancel", c.Err())
+		}
 
-	c, cancel = withDeadline(20 * time.Millisecond)
-	defer cancel()
-	select {
-	case <-c.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("Done not closed at the deadline")
-	}
-	if !errors.Is(c.Err(), context.DeadlineExceeded) {
-		t.Errorf("Err %v after the deadline", c.Err())
-	}
-
-	c, cancel = withDeadline(time.Millisecond)
-	defer cancel()
-	for deadline := time.Now().Add(10 * time.Second); c.Err() == nil; {
-		if time.Now().After(deadline) {
-			t.Fatal("Err never reports the deadline")
+		// Done asked before the deadline closes at it, not earlier.
+		c, cancel = withDeadline(20 * time.Millisecond)
+		defer cancel()
+		done = c.Done()
+		time.Sleep(19 * time.Millisecond)
+		synctest.Wait()
+		select {
+		case <-done:
+			t.Fatal("Done closed before the deadline")
+		default:
 		}
 		time.Sleep(time.Millisecond)
-	}
-	if !errors.Is(c.Err(), context.DeadlineExceeded) {
-		t.Errorf("Err %v", c.Err())
-	}
-	select {
-	case <-c.Done():
-	default:
-		t.Fatal("Done asked after the deadline is not closed")
-	}
-	cancel()
-	if !errors.Is(c.Err(), context.DeadlineExceeded) {
-		t.Errorf("cancel after the deadline changed Err to %v", c.Err())
-	}
+		synctest.Wait()
+		select {
+		case <-done:
+		default:
+			t.Fatal("Done not closed at the deadline")
+		}
+		if !errors.Is(c.Err(), context.DeadlineExceeded) {
+			t.Errorf("Err %v after the deadline", c.Err())
+		}
+
+		// Err alone (no Done, so no timer) reports the deadline.
+		c, cancel = withDeadline(time.Millisecond)
+		defer cancel()
+		if c.Err() != nil {
+			t.Fatal("Err before the deadline")
+		}
+		time.Sleep(time.Millisecond)
+		if !errors.Is(c.Err(), context.DeadlineExceeded) {
+			t.Errorf("Err %v at the deadline", c.Err())
+		}
+		select {
+		case <-c.Done():
+		default:
+			t.Fatal("Done asked after the deadline is not closed")
+		}
+		cancel()
+		if !errors.Is(c.Err(), context.DeadlineExceeded) {
+			t.Errorf("cancel after the deadline changed Err to %v", c.Err())
+		}
+	})
 }
 
 // TestLiteralHop: only a next hop that is an IP address, found without the
