@@ -385,8 +385,8 @@ func (s *Store) commit(batch []*request) {
 		return
 	}
 	s.commits.Add(1)
-	for aor, bs := range s.overlay {
-		s.bindings.Set(aor, bs)
+	for aor, w := range s.overlay {
+		s.bindings.SetRecord(aor, w.rec, w.bs)
 	}
 }
 
@@ -402,10 +402,18 @@ func (s *Store) fail(live []*request, err error) {
 	}
 }
 
-// current returns the bindings of aor as of this point of the batch.
-func (s *Store) current(aor string) []location.Binding {
-	if bs, ok := s.overlay[aor]; ok {
-		return bs
+// written is what the batch wrote for an AOR: its bindings and their
+// record, the row's data, which the index takes as it is after the commit.
+type written struct {
+	bs  []location.Binding
+	rec string
+}
+
+// stored returns all the bindings of aor, expired ones included, as of
+// this point of the batch. They may be the overlay's: not to be modified.
+func (s *Store) stored(aor string) []location.Binding {
+	if w, ok := s.overlay[aor]; ok {
+		return w.bs
 	}
 	return s.bindings.Stored(aor)
 }
@@ -414,17 +422,26 @@ func (s *Store) current(aor string) []location.Binding {
 // errors that fail the whole transaction; fn's own error or panic is kept
 // in r.
 func (s *Store) apply(r *request) error {
-	old := s.current(r.aor)
-	next, err := callFn(r, cache.Unexpired(old, time.Now()))
+	// The bindings fn gets, unexpired, decoded once from the index when
+	// the batch has not written the AOR yet, and whether it has a row.
+	var cur []location.Binding
+	var had bool
+	if w, ok := s.overlay[r.aor]; ok {
+		cur, had = cache.Unexpired(w.bs, time.Now()), len(w.bs) > 0
+	} else {
+		cur, had = s.bindings.LookupStored(r.aor, time.Now())
+	}
+	next, err := callFn(r, cur)
 	if err != nil || r.panicked != nil {
 		r.err = err
 		return nil
 	}
 	stored := normalized(cache.Prepare(r.aor, next))
-	if err := s.write(r.aor, len(old) > 0, stored); err != nil {
+	rec, err := s.write(r.aor, had, stored)
+	if err != nil {
 		return err
 	}
-	s.overlay[r.aor] = stored
+	s.overlay[r.aor] = written{bs: stored, rec: rec}
 	r.out = stored
 	return nil
 }
@@ -441,7 +458,7 @@ func callFn(r *request, cur []location.Binding) (next []location.Binding, err er
 // expire removes the bindings of r.aors expired at or before r.now.
 func (s *Store) expire(r *request) error {
 	for _, aor := range r.aors {
-		old := s.current(aor)
+		old := s.stored(aor)
 		keep := make([]location.Binding, 0, len(old))
 		for _, b := range old {
 			if b.Expires.After(r.now) {
@@ -451,31 +468,36 @@ func (s *Store) expire(r *request) error {
 		if len(keep) == len(old) {
 			continue
 		}
-		if err := s.write(aor, true, keep); err != nil {
+		rec, err := s.write(aor, true, keep)
+		if err != nil {
 			return err
 		}
 		r.n += len(old) - len(keep)
 		if len(keep) == 0 {
 			keep = nil
 		}
-		s.overlay[aor] = keep
+		s.overlay[aor] = written{bs: keep, rec: rec}
 	}
 	return nil
 }
 
-// write makes the row of aor, which exists if had, hold bs.
-func (s *Store) write(aor string, had bool, bs []location.Binding) error {
+// write makes the row of aor, which exists if had, hold bs, and returns
+// the row's record ("" when bs is empty and the row is gone).
+func (s *Store) write(aor string, had bool, bs []location.Binding) (string, error) {
 	if len(bs) == 0 {
 		if !had {
-			return nil
+			return "", nil
 		}
 		s.delArgs[0].Value = aor
-		return execStmt(s.stmts.del, s.delArgs[:])
+		return "", execStmt(s.stmts.del, s.delArgs[:])
 	}
 	s.buf = cache.AppendBindings(s.buf[:0], bs)
 	s.putArgs[0].Value = aor
 	s.putArgs[1].Value = latest(bs)
 	s.putArgs[2].Value = int64(len(bs))
 	s.putArgs[3].Value = s.buf
-	return execStmt(s.stmts.put, s.putArgs[:])
+	if err := execStmt(s.stmts.put, s.putArgs[:]); err != nil {
+		return "", err
+	}
+	return string(s.buf), nil
 }

@@ -135,7 +135,7 @@ type Store struct {
 	stopped bool // the writer connection is closed
 	batch   []*request
 	stmts   writerStmts
-	overlay map[string][]location.Binding // this batch's changes
+	overlay map[string]written // this batch's changes
 	buf     []byte
 	putArgs [4]driver.NamedValue
 	delArgs [1]driver.NamedValue
@@ -166,7 +166,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		delay:    opts.CommitDelay,
 		kick:     make(chan struct{}, 1),
 		exited:   make(chan struct{}),
-		overlay:  make(map[string][]location.Binding),
+		overlay:  make(map[string]written),
 	}
 	for i := range s.putArgs {
 		s.putArgs[i].Ordinal = i + 1

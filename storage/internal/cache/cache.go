@@ -79,7 +79,12 @@ func (e entry) expiredBy(now time.Time) bool { return e.min <= now.UnixNano() }
 
 func newEntry(bs []location.Binding) entry {
 	var buf [512]byte
-	e := entry{rec: string(AppendBindings(buf[:0], bs)), min: math.MaxInt64, n: len(bs)}
+	return entryOf(string(AppendBindings(buf[:0], bs)), bs)
+}
+
+// entryOf is the entry of bs whose record, AppendBindings(bs), is rec.
+func entryOf(rec string, bs []location.Binding) entry {
+	e := entry{rec: rec, min: math.MaxInt64, n: len(bs)}
 	for i := range bs {
 		exp := int64(math.MinInt64)
 		if !bs[i].Expires.IsZero() {
@@ -137,11 +142,18 @@ func (c *Bindings) Stored(aor string) []location.Binding {
 
 // Lookup returns the bindings of aor unexpired at now, in Lookup order.
 func (c *Bindings) Lookup(aor string, now time.Time) []location.Binding {
+	bs, _ := c.LookupStored(aor, now)
+	return bs
+}
+
+// LookupStored is Lookup, and reports whether aor has bindings stored,
+// expired ones included.
+func (c *Bindings) LookupStored(aor string, now time.Time) ([]location.Binding, bool) {
 	e, ok := c.get(aor)
 	if !ok {
-		return nil
+		return nil, false
 	}
-	return e.decode(aor, true, now)
+	return e.decode(aor, true, now), true
 }
 
 // Set installs bs, which should come from Prepare, as the bindings of
@@ -151,16 +163,30 @@ func (c *Bindings) Set(aor string, bs []location.Binding) {
 	if len(bs) > 0 {
 		e = newEntry(bs)
 	}
+	c.set(aor, e, len(bs) > 0)
+}
+
+// SetRecord is Set for a caller that has encoded bs already: rec must be
+// AppendBindings(bs) (the sqlite engine's row), and c keeps it as it is.
+func (c *Bindings) SetRecord(aor, rec string, bs []location.Binding) {
+	var e entry
+	if len(bs) > 0 {
+		e = entryOf(rec, bs)
+	}
+	c.set(aor, e, len(bs) > 0)
+}
+
+func (c *Bindings) set(aor string, e entry, keep bool) {
 	sh := c.shard(aor)
 	sh.mu.Lock()
 	_, had := sh.m[aor]
-	if len(bs) == 0 {
+	if !keep {
 		delete(sh.m, aor)
 	} else {
 		sh.m[aor] = e
 	}
 	sh.mu.Unlock()
-	if had != (len(bs) != 0) {
+	if had != keep {
 		c.gen.Add(1)
 	}
 }

@@ -149,3 +149,31 @@ func TestSetKeepsCopy(t *testing.T) {
 		t.Error("a caller's change reached the index")
 	}
 }
+
+// TestSetRecord: a record the caller encoded is kept as it is, and reads
+// back as Set would have stored the bindings; LookupStored tells an AOR
+// whose bindings all expired from one with none.
+func TestSetRecord(t *testing.T) {
+	now := time.Now()
+	b := registered(3, message(3), now)
+	const aor = "sip:user3@example.com"
+	bs := Prepare(aor, []location.Binding{b})
+	rec := string(AppendBindings(nil, bs))
+	c := New(1)
+	c.SetRecord(aor, rec, bs)
+	if e, _ := c.get(aor); unsafe.StringData(e.rec) != unsafe.StringData(rec) {
+		t.Error("the record was copied or re-encoded")
+	}
+	d := New(1)
+	d.Set(aor, bs)
+	got, want := c.Stored(aor), d.Stored(aor)
+	if len(got) != 1 || len(want) != 1 || got[0].Contact != want[0].Contact || !got[0].Expires.Equal(want[0].Expires) {
+		t.Fatalf("SetRecord stored %+v, Set %+v", got, want)
+	}
+	if live, ok := c.LookupStored(aor, now.Add(2*time.Hour)); len(live) != 0 || !ok {
+		t.Errorf("after expiry: %d live, stored %v; want 0, true", len(live), ok)
+	}
+	if _, ok := c.LookupStored("sip:nobody@example.com", now); ok {
+		t.Error("an unknown AOR is stored")
+	}
+}
