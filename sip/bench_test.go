@@ -49,13 +49,7 @@ func BenchmarkProxyForward(b *testing.B) {
 	via := Via{Transport: "UDP", Host: "192.0.2.10", Port: 5060, Params: ";branch=z9hG4bKproxy1"}
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := ParseRequest(data)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := r.Validate(); err != nil {
-			b.Fatal(err)
-		}
+		r := validRequest(b, data)
 		r.DecMaxForwards()
 		r.Prepend("Record-Route", "<sip:192.0.2.10;lr>")
 		r.PushVia(via)
@@ -69,13 +63,7 @@ func BenchmarkValidateTopVia(b *testing.B) {
 	data := []byte(sampleInvite)
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := ParseRequest(data)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := r.Validate(); err != nil {
-			b.Fatal(err)
-		}
+		r := validRequest(b, data)
 		if _, err := r.TopVia(); err != nil {
 			b.Fatal(err)
 		}
@@ -91,13 +79,7 @@ func BenchmarkProxyForwardKeys(b *testing.B) {
 	via := Via{Transport: "UDP", Host: "192.0.2.10", Port: 5060, Params: ";branch=z9hG4bKproxy1"}
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := ParseRequest(data)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := r.Validate(); err != nil {
-			b.Fatal(err)
-		}
+		r := validRequest(b, data)
 		r.DecMaxForwards()
 		r.Prepend("Record-Route", "<sip:192.0.2.10;lr>")
 		top, err := r.TopVia()
@@ -135,17 +117,36 @@ func BenchmarkProxyResponse(b *testing.B) {
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := ParseResponse(data)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := r.Validate(); err != nil {
-			b.Fatal(err)
-		}
+		r := validResponse(b, data)
 		if _, err := r.TopVia(); err != nil {
 			b.Fatal(err)
 		}
 		r.PopVia()
 		buf = r.AppendTo(buf[:0])
 	}
+}
+
+// validRequest parses and validates data, as the transport does with each
+// request it receives.
+func validRequest(b *testing.B, data []byte) *Request {
+	r, err := ParseRequest(data)
+	if err == nil {
+		err = r.Validate()
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+// validResponse is validRequest for a response.
+func validResponse(b *testing.B, data []byte) *Response {
+	r, err := ParseResponse(data)
+	if err == nil {
+		err = r.Validate()
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
 }
